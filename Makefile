@@ -1,0 +1,51 @@
+# One entry point per task. Every target does its own set-up (make setup), locally and in CI.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+UV_VERSION := 0.13.9
+UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+RUN := $(UV) run --frozen
+# System tools the tests drive for real: Prometheus + promtool, Alertmanager + amtool, wrk.
+APT_PACKAGES := prometheus prometheus-alertmanager wrk
+SCENARIO ?= incident-visa-timeouts
+OVERLAY ?= prod
+
+.PHONY: help setup test lab serve bench lint fmt validate
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+setup: ## install uv (pinned), the locked Python deps and the system tools the tests use
+	@command -v $(UV) >/dev/null 2>&1 || python3 -m pip install --quiet --user "uv==$(UV_VERSION)"
+	@$(UV) sync --frozen --quiet
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:$$missing"; \
+	  sudo=""; [ "$$(id -u)" = 0 ] || sudo="sudo"; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+test: setup lint ## the whole test suite (lint, unit, integration, manifests, monitoring, lab, git)
+	$(RUN) pytest
+
+lab: setup ## the canary lab: replay the Visa-timeout incident against the prod overlay
+	$(RUN) paystream-ops lab --scenario $(SCENARIO) --overlay $(OVERLAY) --report lab-report
+
+serve: setup ## run the authorization service on :8080
+	$(RUN) granian --interface asgi --host 0.0.0.0 --port 8080 --loop uvloop paystream_auth.app:app
+
+bench: setup ## the service vs bare granian, side by side (requests/s, p50/p99, ratio)
+	$(RUN) python -m paystream_auth_bench
+
+lint: setup ## ruff (lint + format check) and mypy (strict)
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy
+
+fmt: setup ## apply ruff formatting and safe fixes
+	$(RUN) ruff check --fix .
+	$(RUN) ruff format .
+
+validate: setup ## render every overlay and Application and validate it offline
+	$(RUN) paystream-ops validate

@@ -1,0 +1,1 @@
+"""PayStream operator CLI."""

@@ -1,0 +1,1 @@
+"""One module per `paystream-ops` sub-command; each exposes ``register(subparsers)``."""

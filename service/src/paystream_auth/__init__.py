@@ -1,0 +1,1 @@
+"""PayStream card-authorization service."""
