@@ -1,0 +1,218 @@
+"""Real processes on loopback: the authorization service (granian) and Prometheus.
+
+Shared by the canary lab, the monitoring live test and the service's integration tests, so every
+part of the platform starts the service the same way the manifests do:
+``granian --interface asgi paystream_auth.app:app`` configured only by environment variables.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from paystream_ops.errors import UserError
+
+
+def free_port() -> int:
+    """A TCP port that is free on 127.0.0.1 right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_http_ok(url: str, timeout_seconds: float, proc: subprocess.Popen[bytes] | None) -> None:
+    """Poll `url` until it answers 200; fail early if the process died."""
+    deadline = time.monotonic() + timeout_seconds
+    last = "no answer"
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise UserError(f"{url}: process exited with code {proc.returncode} before ready")
+        try:
+            resp = httpx.get(url, timeout=1.0)
+            if resp.status_code == 200:
+                return
+            last = f"HTTP {resp.status_code}"
+        except httpx.HTTPError as exc:
+            last = type(exc).__name__
+        time.sleep(0.05)
+    raise UserError(f"{url}: not ready after {timeout_seconds:.0f}s ({last})")
+
+
+@dataclass
+class ServiceProcess:
+    """One granian process serving `paystream_auth.app:app` on 127.0.0.1."""
+
+    env: Mapping[str, str] = field(default_factory=dict)
+    workers: int = 1
+    port: int = 0
+    log_path: Path | None = None
+    extra_args: tuple[str, ...] = ()
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        granian = Path(sys.executable).parent / "granian"
+        return [
+            str(granian if granian.exists() else "granian"),
+            "--interface",
+            "asgi",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--workers",
+            str(self.workers),
+            *self.extra_args,
+            "paystream_auth.app:app",
+        ]
+
+    def start(self, *, wait_ready: bool = True, timeout_seconds: float = 20.0) -> None:
+        if self.port == 0:
+            self.port = free_port()
+        env = {**os.environ, **self.env}
+        out = self.log_path.open("ab") if self.log_path else subprocess.DEVNULL
+        self.proc = subprocess.Popen(
+            self.command(), env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        if wait_ready:
+            wait_http_ok(f"{self.base_url}/readyz", timeout_seconds, self.proc)
+
+    def terminate(self) -> None:
+        """Send SIGTERM (what the kubelet sends) without waiting."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+
+    def stop(self, timeout_seconds: float = 15.0) -> int | None:
+        """SIGTERM, wait, then SIGKILL the whole process group if it lingers."""
+        if self.proc is None:
+            return None
+        self.terminate()
+        try:
+            return self.proc.wait(timeout=timeout_seconds)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            return self.proc.wait(timeout=5)
+
+
+@contextlib.contextmanager
+def running_service(
+    env: Mapping[str, str] | None = None, workers: int = 1, log_path: Path | None = None
+) -> Iterator[ServiceProcess]:
+    service = ServiceProcess(env=env or {}, workers=workers, log_path=log_path)
+    service.start()
+    try:
+        yield service
+    finally:
+        service.stop()
+
+
+@dataclass(frozen=True)
+class ScrapeTarget:
+    """A static scrape target with the labels the PodMonitor would give a real pod."""
+
+    address: str  # host:port
+    labels: Mapping[str, str]
+
+
+def prometheus_config(
+    targets: list[ScrapeTarget],
+    scrape_interval: str = "1s",
+    rule_files: list[Path] | None = None,
+    job: str = "auth-service",
+) -> dict[str, Any]:
+    return {
+        "global": {"scrape_interval": scrape_interval, "evaluation_interval": scrape_interval},
+        "rule_files": [str(p) for p in rule_files or []],
+        "scrape_configs": [
+            {
+                "job_name": job,
+                "metrics_path": "/metrics",
+                "static_configs": [
+                    {"targets": [t.address], "labels": dict(t.labels)} for t in targets
+                ],
+            }
+        ],
+    }
+
+
+@dataclass
+class PrometheusProcess:
+    """A real Prometheus (Debian package) on 127.0.0.1 with its own data directory."""
+
+    workdir: Path
+    config: dict[str, Any]
+    port: int = 0
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout_seconds: float = 30.0) -> None:
+        binary = os.environ.get("PAYSTREAM_PROMETHEUS_BIN", "prometheus")
+        if self.port == 0:
+            self.port = free_port()
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        config_path = self.workdir / "prometheus.yml"
+        config_path.write_text(yaml.safe_dump(self.config, sort_keys=False))
+        log = (self.workdir / "prometheus.log").open("ab")
+        try:
+            self.proc = subprocess.Popen(
+                [
+                    binary,
+                    f"--config.file={config_path}",
+                    f"--storage.tsdb.path={self.workdir / 'data'}",
+                    f"--web.listen-address=127.0.0.1:{self.port}",
+                    "--web.enable-lifecycle",
+                    "--storage.tsdb.retention.time=1d",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except FileNotFoundError as exc:
+            raise UserError("prometheus not found: run `make setup` (Debian package)") from exc
+        wait_http_ok(f"{self.base_url}/-/ready", timeout_seconds, self.proc)
+
+    def reload(self, config: dict[str, Any]) -> None:
+        self.config = config
+        (self.workdir / "prometheus.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+        httpx.post(f"{self.base_url}/-/reload", timeout=5.0).raise_for_status()
+
+    def query(self, expr: str, at: float | None = None) -> list[dict[str, Any]]:
+        """An instant query; returns the `result` list, raising UserError on a query error."""
+        params: dict[str, str] = {"query": expr}
+        if at is not None:
+            params["time"] = f"{at:.3f}"
+        resp = httpx.get(f"{self.base_url}/api/v1/query", params=params, timeout=10.0)
+        body = resp.json()
+        if body.get("status") != "success":
+            raise UserError(f"prometheus query failed: {body.get('error', resp.text)}: {expr}")
+        result: list[dict[str, Any]] = body["data"]["result"]
+        return result
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
