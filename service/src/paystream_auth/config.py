@@ -1,0 +1,138 @@
+"""Settings from environment variables: one pure parser, one error type with one-line messages.
+
+Every variable is documented in README.md ("Configuration"). A bad value is a start-up failure
+naming the variable and what was expected, never a traceback.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from paystream_auth.faults import FaultProfile, FaultProfileError, parse_profile
+
+
+class ConfigError(Exception):
+    """A configuration value a person has to fix; the message names the variable."""
+
+
+DEFAULT_SECRETS_DIR = "/var/run/secrets/paystream"
+
+
+@dataclass(frozen=True)
+class Settings:
+    secrets_dir: Path
+    secrets_poll_seconds: float
+    startup_faults: FaultProfile
+    faults_ttl_seconds: float
+    version: str
+    revision: str
+    processor_deadline_seconds: float
+    latency_scale: float
+    drain_seconds: float
+    seed: int | None
+    breaker_threshold: int
+    breaker_reset_seconds: float
+    idempotency_max_entries: int
+    idempotency_ttl_seconds: float
+    multiproc_dir: Path | None
+
+
+def _number(
+    env: Mapping[str, str], name: str, default: float, *, minimum: float, maximum: float
+) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}: expected a number, got {raw!r}") from None
+    if not math.isfinite(value) or not minimum <= value <= maximum:
+        raise ConfigError(f"{name}: expected a number from {minimum:g} to {maximum:g}, got {raw!r}")
+    return value
+
+
+def _integer(env: Mapping[str, str], name: str, default: int, *, minimum: int, maximum: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}: expected an integer, got {raw!r}") from None
+    if not minimum <= value <= maximum:
+        raise ConfigError(f"{name}: expected an integer from {minimum} to {maximum}, got {raw!r}")
+    return value
+
+
+def _label(env: Mapping[str, str], name: str, default: str) -> str:
+    """A value that becomes a metric label: short, printable, no quotes or backslashes."""
+    value = env.get(name, "").strip() or default
+    if len(value) > 128 or not value.isprintable() or any(c in value for c in '"\\'):
+        raise ConfigError(f"{name}: expected at most 128 printable characters without quotes")
+    return value
+
+
+def _startup_faults(env: Mapping[str, str]) -> FaultProfile:
+    inline = env.get("PAYSTREAM_FAULTS", "").strip()
+    file_name = env.get("PAYSTREAM_FAULTS_FILE", "").strip()
+    if inline and file_name:
+        raise ConfigError("PAYSTREAM_FAULTS and PAYSTREAM_FAULTS_FILE are both set: set only one")
+    if file_name:
+        try:
+            text = Path(file_name).read_bytes()
+        except OSError as exc:
+            raise ConfigError(
+                f"PAYSTREAM_FAULTS_FILE: cannot read {file_name}: {exc.strerror}"
+            ) from None
+        source = f"PAYSTREAM_FAULTS_FILE ({file_name})"
+    elif inline:
+        text = inline.encode()
+        source = "PAYSTREAM_FAULTS"
+    else:
+        return FaultProfile()
+    try:
+        return parse_profile(text)
+    except FaultProfileError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+
+
+def load_settings(env: Mapping[str, str]) -> Settings:
+    """Parse every PAYSTREAM_* variable; raise ConfigError naming the first bad one."""
+    seed_raw = env.get("PAYSTREAM_SEED", "").strip()
+    multiproc = env.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
+    return Settings(
+        secrets_dir=Path(env.get("PAYSTREAM_SECRETS_DIR", "").strip() or DEFAULT_SECRETS_DIR),
+        secrets_poll_seconds=_number(
+            env, "PAYSTREAM_SECRETS_POLL_SECONDS", 1.0, minimum=0.05, maximum=300
+        ),
+        startup_faults=_startup_faults(env),
+        faults_ttl_seconds=_number(
+            env, "PAYSTREAM_FAULTS_TTL_SECONDS", 900.0, minimum=1, maximum=7 * 86400
+        ),
+        version=_label(env, "PAYSTREAM_VERSION", "dev"),
+        revision=_label(env, "PAYSTREAM_REVISION", "unknown"),
+        processor_deadline_seconds=_number(
+            env, "PAYSTREAM_PROCESSOR_DEADLINE_MS", 2000.0, minimum=1, maximum=60_000
+        )
+        / 1000.0,
+        latency_scale=_number(env, "PAYSTREAM_LATENCY_SCALE", 1.0, minimum=0, maximum=100),
+        drain_seconds=_number(env, "PAYSTREAM_DRAIN_SECONDS", 5.0, minimum=0, maximum=300),
+        seed=_integer(env, "PAYSTREAM_SEED", 0, minimum=0, maximum=2**63 - 1) if seed_raw else None,
+        breaker_threshold=_integer(
+            env, "PAYSTREAM_BREAKER_THRESHOLD", 5, minimum=1, maximum=10_000
+        ),
+        breaker_reset_seconds=_number(
+            env, "PAYSTREAM_BREAKER_RESET_SECONDS", 30.0, minimum=0.01, maximum=3600
+        ),
+        idempotency_max_entries=_integer(
+            env, "PAYSTREAM_IDEMPOTENCY_MAX_ENTRIES", 100_000, minimum=1, maximum=10_000_000
+        ),
+        idempotency_ttl_seconds=_number(
+            env, "PAYSTREAM_IDEMPOTENCY_TTL_SECONDS", 86_400.0, minimum=1, maximum=7 * 86400
+        ),
+        multiproc_dir=Path(multiproc) if multiproc else None,
+    )

@@ -1,0 +1,1 @@
+"""Litestar route handlers: thin adapters from HTTP to the runtime's pure-ish core."""

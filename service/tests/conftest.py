@@ -1,0 +1,63 @@
+"""Fixtures for the service's integration tests: real granian processes on loopback.
+
+Every process goes through `paystream_ops.processes.ServiceProcess`, the same launcher the lab
+and the monitoring tests use, and is stopped (SIGTERM, then SIGKILL) when the test ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+
+import pytest
+from paystream_ops.processes import ServiceProcess
+
+StartService = Callable[..., ServiceProcess]
+
+
+def write_secrets(directory: Path) -> dict[str, str]:
+    directory.mkdir(parents=True, exist_ok=True)
+    values = {name: secrets.token_urlsafe(24) for name in ("admin-token", "processor-api-key")}
+    for name, value in values.items():
+        (directory / name).write_text(value + "\n")
+    return values
+
+
+@contextlib.contextmanager
+def service_process(
+    workdir: Path,
+    env: Mapping[str, str] | None = None,
+    workers: int = 1,
+    *,
+    wait_ready: bool = True,
+) -> Iterator[ServiceProcess]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    service = ServiceProcess(
+        env={"PAYSTREAM_SEED": "7", **(env or {})},
+        workers=workers,
+        log_path=workdir / "service.log",
+    )
+    try:
+        service.start(wait_ready=wait_ready)
+        yield service
+    finally:
+        service.stop()
+
+
+@pytest.fixture
+def start_service(tmp_path: Path) -> Iterator[StartService]:
+    """Start as many services as a test needs; all are stopped at the end."""
+    with contextlib.ExitStack() as stack:
+        counter = iter(range(1000))
+
+        def start(
+            env: Mapping[str, str] | None = None, workers: int = 1, wait_ready: bool = True
+        ) -> ServiceProcess:
+            workdir = tmp_path / f"service-{next(counter)}"
+            return stack.enter_context(
+                service_process(workdir, env, workers, wait_ready=wait_ready)
+            )
+
+        yield start

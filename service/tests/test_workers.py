@@ -1,0 +1,110 @@
+"""Several granian workers: metrics count every worker, faults reach every worker."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from paystream_ops.processes import ServiceProcess
+
+from .cardgen import VISA, body
+from .conftest import StartService
+from .inprocess import count, samples
+
+pytestmark = pytest.mark.integration
+
+N = 120
+
+
+def post_new_connection(service: ServiceProcess, document: object) -> httpx.Response:
+    # A new connection per request lets the kernel spread requests over the workers.
+    return httpx.post(
+        f"{service.base_url}/v1/authorize",
+        content=json.dumps(document),
+        headers={"content-type": "application/json", "connection": "close"},
+        timeout=10,
+    )
+
+
+def worker_pids(log_path: Path) -> set[int]:
+    pids = set()
+    for line in log_path.read_text().splitlines():
+        if line.startswith('{"ts"') and '"event":"authorize"' in line:
+            pids.add(json.loads(line)["pid"])
+    return pids
+
+
+def test_two_workers_count_every_request_in_every_scrape(
+    start_service: StartService, tmp_path: Path
+) -> None:
+    service = start_service({"PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics")}, workers=2)
+    statuses = [post_new_connection(service, body(VISA)).status_code for _ in range(N)]
+    assert statuses == [200] * N
+    assert service.log_path is not None
+    assert len(worker_pids(service.log_path)) == 2, "the load never reached both workers"
+    for _ in range(6):  # each scrape lands on either worker; each must see all requests
+        exposition = httpx.get(f"{service.base_url}/metrics", headers={"connection": "close"})
+        served = count(exposition.content, "visa", "approved") + count(
+            exposition.content, "visa", "declined"
+        )
+        assert served == N
+        histogram = samples(exposition.content, "paystream_auth_request_duration_seconds_count")
+        assert histogram[(("network", "visa"),)] == N
+        info = samples(exposition.content, "paystream_auth_build_info")
+        assert list(info.values()) == [1.0]
+
+
+def test_an_admin_override_reaches_every_worker(
+    start_service: StartService, tmp_path: Path
+) -> None:
+    service = start_service(
+        {
+            "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+            "PAYSTREAM_SECRETS_POLL_SECONDS": "0.2",
+        },
+        workers=2,
+    )
+    response = httpx.put(
+        f"{service.base_url}/admin/faults",
+        content=json.dumps({"visa": {"decline_rate": 1.0}}),
+        headers={
+            "authorization": f"Bearer {service.admin_token}",
+            "content-type": "application/json",
+        },
+    )
+    assert response.status_code == 200
+    time.sleep(0.6)
+    answers = [post_new_connection(service, body(VISA)).json()["status"] for _ in range(40)]
+    assert service.log_path is not None
+    assert len(worker_pids(service.log_path)) == 2
+    assert set(answers) == {"declined"}
+
+
+def test_a_new_instance_starts_from_zero_on_a_reused_directory(
+    start_service: StartService, tmp_path: Path
+) -> None:
+    directory = tmp_path / "metrics"
+    first = start_service({"PROMETHEUS_MULTIPROC_DIR": str(directory)}, workers=2)
+    for _ in range(10):
+        post_new_connection(first, body(VISA))
+    first.stop()
+    second = start_service({"PROMETHEUS_MULTIPROC_DIR": str(directory)}, workers=2)
+    exposition = httpx.get(f"{second.base_url}/metrics").content
+    assert count(exposition, "visa", "approved") + count(exposition, "visa", "declined") == 0
+
+
+def test_several_workers_without_a_shared_metrics_directory_refuse_to_start(
+    start_service: StartService,
+) -> None:
+    service = start_service({}, workers=2, wait_ready=False)
+    assert service.wait(timeout_seconds=30) != 0
+    assert service.log_path is not None
+    log = service.log_path.read_text()
+    assert (
+        "paystream-auth: configuration error: PROMETHEUS_MULTIPROC_DIR: required when granian "
+        "runs 2 workers" in log
+    )
+    assert "Traceback" not in log
