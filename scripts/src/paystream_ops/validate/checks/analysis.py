@@ -1,0 +1,151 @@
+"""Analysis conditions guard empty and NaN results; queries read canary data and parse.
+
+Argo Rollouts evaluates ``result[0]`` on an empty vector as an Error (five in a row abort the
+rollout) and NaN compares false both ways. So every condition must test ``len(result)`` and
+``isNaN``; both conditions must exist, or a measurement can never be Inconclusive; and a
+query must select the pod-template hash, or it never sees canary data (the original incident's
+analysis filtered on a label the app never emitted). Queries are parsed by the real promtool
+with the template's default args filled in.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import yaml
+
+from paystream_ops.validate.checks import TargetContext
+from paystream_ops.validate.checks.rollout import ARG_TAG, declared_args
+from paystream_ops.validate.model import K8sObject, Problem, as_dict, as_list, dig, obj_id
+
+NAME = "analysis-guards"
+_KINDS = ("AnalysisTemplate", "ClusterAnalysisTemplate")
+_PLACEHOLDER_HASH = "0123456789"
+_RULE_ERROR = re.compile(r'rule (\d+), "([^"]*)": (.*)')
+
+
+def check(ctx: TargetContext) -> Iterator[Problem]:
+    queries: list[tuple[K8sObject, str, str]] = []
+    for template in ctx.rendered.of_kind(*_KINDS):
+        defaults = {
+            n: str(a.get("value", _PLACEHOLDER_HASH)) for n, a in declared_args(template).items()
+        }
+        for i, metric in enumerate(as_list(dig(template, "spec", "metrics"))):
+            metric = as_dict(metric)
+            where = f"spec.metrics[{metric.get('name', i)}]"
+            yield from _conditions(ctx, template, where, metric)
+            query = dig(metric, "provider", "prometheus", "query")
+            if isinstance(query, str):
+                yield from _query(ctx, template, where, query)
+                filled = fill_args(query, defaults)
+                queries.append((template, where, filled))
+    yield from _parse(ctx, queries)
+
+
+def fill_args(text: str, values: dict[str, str]) -> str:
+    """``{{args.NAME}}`` replaced by the value (a placeholder hash for args without one)."""
+    return ARG_TAG.sub(lambda m: values.get(m.group(1), _PLACEHOLDER_HASH), text)
+
+
+def _conditions(
+    ctx: TargetContext, template: K8sObject, where: str, metric: dict[str, object]
+) -> Iterator[Problem]:
+    for field in ("successCondition", "failureCondition"):
+        condition = metric.get(field)
+        if not isinstance(condition, str) or not condition.strip():
+            yield ctx.problem(
+                template,
+                f"{where}.{field}",
+                "missing: with one condition a "
+                "measurement is never Inconclusive, so too little data passes or "
+                "fails",
+                NAME,
+            )
+            continue
+        if "len(result)" not in condition.replace(" ", ""):
+            yield ctx.problem(
+                template,
+                f"{where}.{field}",
+                "does not guard an empty result with len(result) > 0 (an empty vector is an Error)",
+                NAME,
+            )
+        if "isNaN(" not in condition:
+            yield ctx.problem(
+                template,
+                f"{where}.{field}",
+                "does not guard NaN with isNaN() (NaN compares false both ways)",
+                NAME,
+            )
+
+
+def _query(ctx: TargetContext, template: K8sObject, where: str, query: str) -> Iterator[Problem]:
+    if "paystream_auth_" not in query:
+        return
+    if "rollouts_pod_template_hash" not in query:
+        yield ctx.problem(
+            template,
+            f"{where}.provider.prometheus.query",
+            "does not select rollouts_pod_template_hash: it cannot tell canary from stable",
+            NAME,
+        )
+    if not re.search(r"by\s*\(\s*network\b", query):
+        yield ctx.problem(
+            template,
+            f"{where}.provider.prometheus.query",
+            "does not keep the "
+            "network label (sum by (network ...)): a failure on one card network "
+            "drowns in the others",
+            NAME,
+        )
+
+
+def promtool_binary() -> str | None:
+    return shutil.which("promtool")
+
+
+def _parse(ctx: TargetContext, queries: list[tuple[K8sObject, str, str]]) -> Iterator[Problem]:
+    if not queries:
+        return
+    promtool = promtool_binary()
+    if promtool is None:
+        yield ctx.problem(
+            None,
+            "",
+            "promtool not found: analysis queries cannot be parsed (`make setup` installs it)",
+            NAME,
+        )
+        return
+    rules = [{"record": f"validate:query_{i}", "expr": q} for i, (_, _, q) in enumerate(queries)]
+    with tempfile.TemporaryDirectory(prefix="paystream-validate-") as tmp:
+        path = Path(tmp) / "queries.yaml"
+        path.write_text(yaml.safe_dump({"groups": [{"name": "analysis", "rules": rules}]}))
+        proc = subprocess.run(
+            [promtool, "check", "rules", str(path)], capture_output=True, text=True, check=False
+        )
+    if proc.returncode == 0:
+        return
+    found = False
+    for line in (proc.stdout + proc.stderr).splitlines():
+        match = _RULE_ERROR.search(line)
+        if match:
+            index = int(match.group(1)) - 1
+            if 0 <= index < len(queries):
+                template, where, _ = queries[index]
+                found = True
+                yield ctx.problem(
+                    template,
+                    f"{where}.provider.prometheus.query",
+                    f"PromQL does not parse: {match.group(3).strip()}",
+                    NAME,
+                )
+    if not found:
+        detail = " ".join((proc.stdout + proc.stderr).split())[:300]
+        yield ctx.problem(None, "", f"promtool rejected the analysis queries: {detail}", NAME)
+
+
+__all__ = ["NAME", "check", "obj_id"]
