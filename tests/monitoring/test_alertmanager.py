@@ -1,0 +1,230 @@
+"""The Alertmanager configuration through the real amtool, and its delivery as a Secret."""
+
+from __future__ import annotations
+
+import base64
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import cast
+
+import httpx
+import pytest
+import yaml
+from paystream_ops.monitoring.rules import Rule
+from paystream_ops.processes import free_port, wait_http_ok
+from paystream_ops.render import render
+
+from .conftest import run, tool
+
+CONFIG = Path("base/monitoring/alertmanager/alertmanager.yaml")
+PAYSTREAM_RECEIVERS = {"page": "pagerduty-paystream", "ticket": "slack-paystream-tickets"}
+
+
+def routes_to(root: Path, labels: dict[str, str], receiver: str) -> tuple[int, str]:
+    proc = run(
+        tool("amtool"),
+        "config",
+        "routes",
+        "test",
+        f"--config.file={root / CONFIG}",
+        f"--verify.receivers={receiver}",
+        *(f"{k}={v}" for k, v in labels.items()),
+    )
+    return proc.returncode, proc.stdout.strip()
+
+
+def test_amtool_check_config_accepts_the_config(root: Path) -> None:
+    proc = run(tool("amtool"), "check-config", root / CONFIG)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "SUCCESS" in proc.stdout
+
+
+def test_amtool_check_config_rejects_a_route_to_an_unknown_receiver(
+    root: Path, tmp_path: Path
+) -> None:
+    config = yaml.safe_load((root / CONFIG).read_text())
+    config["route"]["routes"][1]["routes"][0]["receiver"] = "pagerduty-nobody"
+    broken = tmp_path / "alertmanager.yaml"
+    broken.write_text(yaml.safe_dump(config))
+    proc = run(tool("amtool"), "check-config", broken)
+    assert proc.returncode != 0
+    assert "pagerduty-nobody" in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("labels", "receiver"),
+    [
+        ({"team": "paystream", "severity": "page", "alertname": "X"}, "pagerduty-paystream"),
+        ({"team": "paystream", "severity": "ticket", "alertname": "X"}, "slack-paystream-tickets"),
+        ({"team": "paystream", "alertname": "X"}, "slack-paystream"),
+        ({"severity": "critical", "alertname": "KubeNodeNotReady"}, "pagerduty-platform"),
+        ({"severity": "warning", "alertname": "KubePodCrashLooping"}, "slack-platform"),
+        ({"severity": "info", "alertname": "KubeQuotaAlmostFull"}, "null"),
+        ({"severity": "none", "alertname": "Watchdog"}, "null"),
+        ({"alertname": "SomethingNew"}, "slack-platform"),
+    ],
+    ids=lambda v: ",".join(f"{k}={x}" for k, x in v.items()) if isinstance(v, dict) else v,
+)
+def test_each_severity_routes_to_its_receiver(
+    root: Path, labels: dict[str, str], receiver: str
+) -> None:
+    code, out = routes_to(root, labels, receiver)
+    assert code == 0, out
+    assert out == receiver
+
+
+def test_a_wrong_expected_receiver_fails_the_route_test(root: Path) -> None:
+    code, out = routes_to(root, {"team": "paystream", "severity": "page"}, "slack-paystream")
+    assert code != 0
+    assert out.startswith("pagerduty-paystream")
+
+
+def test_every_alert_in_the_rules_routes_by_its_severity(root: Path, all_rules: list[Rule]) -> None:
+    alerts = {(r.name, r.labels["severity"]): r for r in all_rules if r.kind == "alert"}
+    assert {severity for _, severity in alerts} == set(PAYSTREAM_RECEIVERS)
+    for (name, severity), alert in sorted(alerts.items()):
+        labels = {"alertname": name, **alert.labels, "namespace": "paystream"}
+        code, out = routes_to(root, labels, PAYSTREAM_RECEIVERS[severity])
+        assert code == 0, f"{alert.source}: routed to {out}"
+
+
+def test_the_config_is_delivered_verbatim_as_the_alertmanager_secret(root: Path) -> None:
+    (secret,) = render(root / "base/monitoring/alertmanager")
+    assert secret["kind"] == "Secret"
+    assert secret["metadata"]["name"] == "alertmanager-paystream"
+    assert secret["metadata"]["namespace"] == "monitoring"
+    delivered = base64.b64decode(secret["data"]["alertmanager.yaml"]).decode()
+    assert delivered == (root / CONFIG).read_text()
+
+
+def test_no_receiver_credential_is_inline(root: Path) -> None:
+    config = yaml.safe_load((root / CONFIG).read_text())
+    for receiver in config["receivers"]:
+        for kind, items in receiver.items():
+            if kind == "name":
+                continue
+            for item in items:
+                assert not {"routing_key", "service_key", "api_url", "url"} & set(item), receiver
+                assert any(k.endswith("_file") for k in item), receiver
+
+
+@dataclass
+class LiveAlertmanager:
+    url: str
+
+    def post(self, *alerts: dict[str, str]) -> None:
+        body = [{"labels": a, "annotations": {"summary": a["alertname"]}} for a in alerts]
+        httpx.post(f"{self.url}/api/v2/alerts", json=body, timeout=5).raise_for_status()
+
+    def inhibited(self) -> dict[str, list[str]]:
+        """alertname/network -> the fingerprints that inhibit it (empty: it notifies)."""
+        alerts = httpx.get(f"{self.url}/api/v2/alerts", timeout=5).json()
+        return {
+            f"{a['labels']['alertname']}/{a['labels'].get('network', '-')}"
+            f"/{a['labels'].get('severity', '-')}": a["status"]["inhibitedBy"]
+            for a in alerts
+        }
+
+
+@pytest.fixture
+def alertmanager(root: Path, tmp_path: Path) -> Iterator[LiveAlertmanager]:
+    """The real Alertmanager with our routes and inhibitions; receivers point at loopback."""
+    binary = shutil.which("prometheus-alertmanager") or tool("alertmanager")
+    config = yaml.safe_load((root / CONFIG).read_text())
+    # Only the receivers change: nothing may leave the machine. Routes and inhibitions are ours.
+    config["receivers"] = [
+        {"name": r["name"], "webhook_configs": [{"url": "http://127.0.0.1:9/"}]}
+        if r["name"] != "null"
+        else {"name": "null"}
+        for r in config["receivers"]
+    ]
+    path = tmp_path / "alertmanager.yaml"
+    path.write_text(yaml.safe_dump(config))
+    port, cluster = free_port(), free_port()
+    proc = subprocess.Popen(
+        [
+            binary,
+            f"--config.file={path}",
+            f"--storage.path={tmp_path / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            f"--cluster.listen-address=127.0.0.1:{cluster}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_http_ok(f"{url}/-/ready", 20.0, cast("subprocess.Popen[bytes]", proc))
+        yield LiveAlertmanager(url)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _eventually(read: Callable[[], dict[str, list[str]]], expected: dict[str, bool]) -> None:
+    deadline = time.monotonic() + 10
+    state: dict[str, list[str]] = {}
+    while time.monotonic() < deadline:
+        state = read()
+        if {k: bool(state.get(k)) for k in expected} == expected and set(expected) <= set(state):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"inhibitions: expected {expected}, got {state}")
+
+
+@pytest.mark.integration
+def test_causes_inhibit_their_symptoms_in_a_real_alertmanager(
+    alertmanager: LiveAlertmanager,
+) -> None:
+    base = {"team": "paystream", "namespace": "paystream", "job": "auth-service"}
+    burn = {**base, "alertname": "PaystreamAuthAvailabilityBudgetBurn", "slo": "availability"}
+    alertmanager.post(
+        {**burn, "network": "visa", "severity": "page"},
+        {**burn, "network": "visa", "severity": "ticket"},
+        {**burn, "network": "mastercard", "severity": "ticket"},
+        {**burn, "network": "amex", "severity": "page"},
+        {
+            **base,
+            "alertname": "PaystreamAuthCircuitBreakerOpen",
+            "network": "amex",
+            "role": "stable",
+            "severity": "page",
+        },
+        {**base, "alertname": "PaystreamAuthCanaryFailing", "network": "visa", "severity": "page"},
+    )
+    _eventually(
+        alertmanager.inhibited,
+        {
+            # The canary explains Visa's burn; the page would also cover the ticket.
+            "PaystreamAuthAvailabilityBudgetBurn/visa/page": True,
+            "PaystreamAuthAvailabilityBudgetBurn/visa/ticket": True,
+            # Nothing explains Mastercard's slow burn: it notifies.
+            "PaystreamAuthAvailabilityBudgetBurn/mastercard/ticket": False,
+            # Amex's open breaker is the cause of Amex's burn.
+            "PaystreamAuthAvailabilityBudgetBurn/amex/page": True,
+            "PaystreamAuthCircuitBreakerOpen/amex/page": False,
+            "PaystreamAuthCanaryFailing/visa/page": False,
+        },
+    )
+    alertmanager.post(
+        {
+            **base,
+            "alertname": "PaystreamAuthRolloutAborted",
+            "name": "auth-service",
+            "phase": "Abort",
+            "severity": "ticket",
+        },
+    )
+    # Once the rollout aborted, the canary alert has nothing left to ask.
+    _eventually(
+        alertmanager.inhibited,
+        {
+            "PaystreamAuthCanaryFailing/visa/page": True,
+            "PaystreamAuthRolloutAborted/-/ticket": False,
+        },
+    )

@@ -1,0 +1,117 @@
+"""The rendered PrometheusRules through the real promtool: syntax, and behaviour in unit tests."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from paystream_ops.monitoring.rules import RuleFile, rule_files, write_rule_files
+from paystream_ops.paths import ENVIRONMENTS
+from paystream_ops.render import render
+
+from .conftest import PROMTOOL_TESTS, run, tool
+
+SLO_RULES = "rules/PrometheusRule_auth-service-slo.yaml"
+
+
+def test_base_monitoring_renders_both_prometheus_rules(rendered_rule_files: list[RuleFile]) -> None:
+    assert sorted(f.source for f in rendered_rule_files) == [
+        "PrometheusRule/auth-service-alerts",
+        "PrometheusRule/auth-service-slo",
+    ]
+
+
+def test_promtool_check_rules_accepts_every_rendered_rule_file(
+    tmp_path: Path, rendered_rule_files: list[RuleFile]
+) -> None:
+    paths = write_rule_files(rendered_rule_files, tmp_path)
+    proc = run(tool("promtool"), "check", "rules", *paths)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.count("SUCCESS") == len(paths)
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_each_overlay_ships_the_same_rules_promtool_accepts(
+    env: str, root: Path, tmp_path: Path, rendered_rule_files: list[RuleFile]
+) -> None:
+    overlay = root / "overlays" / env
+    if not (overlay / "kustomization.yaml").exists():
+        pytest.skip(f"overlays/{env} does not exist yet")
+    shipped = rule_files(render(overlay))
+    assert [f.groups for f in shipped] == [f.groups for f in rendered_rule_files]
+    proc = run(tool("promtool"), "check", "rules", *write_rule_files(shipped, tmp_path))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_promtool_check_rules_rejects_a_broken_expression(
+    tmp_path: Path, rendered_rule_files: list[RuleFile]
+) -> None:
+    (path,) = write_rule_files(rendered_rule_files[:1], tmp_path)
+    text = path.read_text()
+    broken = text.replace("sum by (", "sum by ((", 1)
+    assert broken != text
+    path.write_text(broken)
+    proc = run(tool("promtool"), "check", "rules", path)
+    assert proc.returncode != 0
+    assert "parse error" in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("test_file", PROMTOOL_TESTS, ids=lambda p: p.stem)
+def test_promtool_unit_tests_pass(test_file: Path, promtool_dir: Path) -> None:
+    proc = run(tool("promtool"), "test", "rules", test_file.name, cwd=promtool_dir)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "SUCCESS" in proc.stdout
+
+
+def _failing_tests(promtool_dir: Path, test_file: str) -> set[str]:
+    proc = run(tool("promtool"), "test", "rules", test_file, cwd=promtool_dir)
+    assert proc.returncode != 0, "the mutated rules still pass: the test proves nothing"
+    return set(re.findall(r"name: (.+?),\n", proc.stdout + proc.stderr))
+
+
+def test_without_the_minimum_failure_guard_the_quiet_night_would_page(
+    promtool_dir: Path,
+) -> None:
+    slo = promtool_dir / SLO_RULES
+    text = slo.read_text()
+    assert text.count(">= 10") == 16, "one guard per burn alert"
+    slo.write_text(text.replace(">= 10", ">= 0"))
+    failing = _failing_tests(promtool_dir, "availability-burn.yaml")
+    assert "a quiet night with two timeouts stays silent" in failing
+
+
+def test_counting_declines_as_failures_would_page_on_six_percent_declines(
+    promtool_dir: Path,
+) -> None:
+    slo = promtool_dir / SLO_RULES
+    text = slo.read_text()
+    failed = 'outcome=~"processor_error|timeout|circuit_open"'
+    assert failed in text
+    slo.write_text(text.replace(failed, 'outcome=~"processor_error|timeout|circuit_open|declined"'))
+    failing = _failing_tests(promtool_dir, "availability-burn.yaml")
+    assert "six percent declines are answers, not failures" in failing
+    assert "the incident pages for visa only" in failing
+
+
+def test_a_global_only_alert_would_miss_the_visa_incident(promtool_dir: Path) -> None:
+    """Drop the per-network burn alerts: the 3% Visa incident no longer pages at all."""
+    slo = promtool_dir / SLO_RULES
+    doc = yaml.safe_load(slo.read_text())
+    removed = 0
+    for group in doc["groups"]:
+        kept = [
+            r
+            for r in group["rules"]
+            if not (
+                r.get("alert") == "PaystreamAuthAvailabilityBudgetBurn"
+                and r["expr"].startswith("network:")
+            )
+        ]
+        removed += len(group["rules"]) - len(kept)
+        group["rules"] = kept
+    assert removed == 4
+    slo.write_text(yaml.safe_dump(doc, sort_keys=False))
+    failing = _failing_tests(promtool_dir, "availability-burn.yaml")
+    assert "the incident pages for visa only" in failing
