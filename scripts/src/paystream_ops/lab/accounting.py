@@ -1,0 +1,150 @@
+"""Counting what a canary cost customers, from the traffic generator's own tallies.
+
+Definitions (also in DESIGN.md, "The canary lab"):
+- A *failure* is an authorization the customer did not get an answer for: a 5xx (processor
+  error, timeout, open circuit) or no response at all. A decline (200) and a rejected request
+  (4xx) are answers, not failures.
+- *Affected transactions* are the canary's failures beyond what stable would have produced for
+  the same requests: for each network n, canary failures F_c,n minus canary requests N_c,n times
+  stable's failure ratio r_s,n over the same period; summed over networks, rounded, and never
+  below zero. A canary identical to stable therefore scores about 0 (noise both ways cancels in
+  the sum), and a canary that times out 3% of Visa scores about 3% of its Visa requests.
+- *Canary exposure* runs from the first moment the canary receives traffic to the moment it
+  stops (abort) or becomes the stable version (promotion); a paused canary is still exposed when
+  the lab stops, and the report says so.
+All times here are lab seconds; the caller converts to real-time equivalents (x time scale).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from paystream_ops.lab.loadgen import CLASSES, NETWORKS, TARGETS, counter_index
+
+
+@dataclass(frozen=True)
+class Sample:
+    """Cumulative generator counters at a moment (lab seconds)."""
+
+    at: float
+    issued: int
+    scheduled: int
+    pending: int
+    counts: tuple[int, ...]
+
+    def count(self, target: str, network: str, outcome: str) -> int:
+        return self.counts[
+            counter_index(TARGETS.index(target), NETWORKS.index(network), CLASSES.index(outcome))
+        ]
+
+
+def _delta(later: Sample, earlier: Sample | None, target: str, network: str, outcome: str) -> int:
+    before = earlier.count(target, network, outcome) if earlier else 0
+    return later.count(target, network, outcome) - before
+
+
+@dataclass(frozen=True)
+class NetworkCost:
+    network: str
+    canary_requests: int
+    canary_failures: int
+    stable_requests: int
+    stable_failures: int
+
+    @property
+    def stable_failure_ratio(self) -> float:
+        return self.stable_failures / self.stable_requests if self.stable_requests else 0.0
+
+    @property
+    def expected_canary_failures(self) -> float:
+        return self.canary_requests * self.stable_failure_ratio
+
+    @property
+    def excess_failures(self) -> float:
+        return self.canary_failures - self.expected_canary_failures
+
+
+@dataclass(frozen=True)
+class Cost:
+    per_network: tuple[NetworkCost, ...]
+    total_transactions: int
+    total_failures: int
+
+    @property
+    def affected_transactions(self) -> int:
+        return max(0, round(sum(n.excess_failures for n in self.per_network)))
+
+    @property
+    def canary_requests(self) -> int:
+        return sum(n.canary_requests for n in self.per_network)
+
+    @property
+    def canary_failures(self) -> int:
+        return sum(n.canary_failures for n in self.per_network)
+
+
+def sample_before(samples: Sequence[Sample], at: float) -> Sample | None:
+    """The last sample taken at or before `at`."""
+    found: Sample | None = None
+    for sample in samples:
+        if sample.at > at:
+            break
+        found = sample
+    return found
+
+
+def cost(samples: Sequence[Sample], exposure_start: float | None) -> Cost:
+    """Customer cost of the canary over the whole run, stable's ratio taken while exposed."""
+    if not samples:
+        return Cost((), 0, 0)
+    final = samples[-1]
+    start = sample_before(samples, exposure_start) if exposure_start is not None else None
+    per_network: list[NetworkCost] = []
+    for network in NETWORKS:
+        canary_ok = _delta(final, None, "canary", network, "ok")
+        canary_fail = _delta(final, None, "canary", network, "fail")
+        stable_ok = _delta(final, start, "stable", network, "ok")
+        stable_fail = _delta(final, start, "stable", network, "fail")
+        per_network.append(
+            NetworkCost(
+                network, canary_ok + canary_fail, canary_fail, stable_ok + stable_fail, stable_fail
+            )
+        )
+    total = sum(final.counts)
+    failures = sum(final.count(t, n, "fail") for t in TARGETS for n in NETWORKS)
+    return Cost(tuple(per_network), total, failures)
+
+
+def first_canary_traffic(samples: Sequence[Sample]) -> float | None:
+    """When the canary answered its first request (approximates the first traffic)."""
+    for sample in samples:
+        if any(sample.count("canary", n, c) for n in NETWORKS for c in CLASSES):
+            return sample.at
+    return None
+
+
+@dataclass(frozen=True)
+class RateReport:
+    target_rate: float  # lab requests/s
+    achieved_rate: float
+    max_backlog: int
+    max_backlog_at: float = 0.0
+
+    @property
+    def sustained(self) -> bool:
+        """The generator kept up: >= 95% of the schedule and never a large backlog."""
+        return self.achieved_rate >= 0.95 * self.target_rate and self.max_backlog <= max(
+            50, self.target_rate * 0.5
+        )
+
+
+def rate_report(samples: Sequence[Sample], target_rate: float) -> RateReport:
+    if len(samples) < 2:
+        return RateReport(target_rate, 0.0, 0)
+    first, last = samples[0], samples[-1]
+    elapsed = last.at - first.at
+    achieved = (last.issued - first.issued) / elapsed if elapsed > 0 else 0.0
+    worst = max(samples, key=lambda s: max(s.scheduled - s.issued, 0) + s.pending)
+    backlog = max(worst.scheduled - worst.issued, 0) + worst.pending
+    return RateReport(target_rate, achieved, backlog, worst.at)

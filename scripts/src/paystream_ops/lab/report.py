@@ -1,0 +1,278 @@
+"""The lab's outputs: the JSON document, the markdown report and the one-screen summary.
+
+Every time and latency in them is a real-time equivalent (lab value x time scale), so a figure
+reads the same whatever compression the run used.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from paystream_ops.lab.durations import format_seconds
+from paystream_ops.lab.runner import LabResult
+from rich.console import Console
+from rich.table import Table
+
+
+def _round(value: float | None, digits: int = 3) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def result_json(result: LabResult) -> dict[str, Any]:
+    scale = result.time_scale
+    scenario = result.options.scenario
+    cost = result.cost
+    outcome = result.outcome
+    return {
+        "scenario": scenario.name,
+        "overlay": result.options.overlay,
+        "expected": {
+            "verdict": scenario.expect.verdict,
+            "decided_by": scenario.expect.decided_by,
+            "max_affected_transactions": scenario.expect.max_affected_transactions,
+            "max_analysis_intervals": scenario.expect.max_analysis_intervals,
+        },
+        "matched_expectation": result.matched_expectation,
+        "verdict": str(outcome.verdict),
+        "decided_at_step": outcome.step_index,
+        "decided_by": outcome.decided_by,
+        "decided_by_kind": result.decided_by_kind,
+        "message": outcome.message,
+        "deciding_metrics": list(outcome.deciding_metrics),
+        "decided_at_seconds": _round(outcome.at * scale, 1),
+        "decided_after_first_traffic_seconds": _round(
+            result.decision_after_first_traffic_seconds, 1
+        ),
+        "analysis_intervals_to_decision": _round(result.analysis_intervals_to_decision, 2),
+        "canary_exposure_seconds": _round(result.canary_exposure_seconds, 1),
+        "affected_transactions": cost.affected_transactions,
+        "total_transactions": cost.total_transactions,
+        "canary_transactions": cost.canary_requests,
+        "canary_failures": cost.canary_failures,
+        "per_network": [
+            {
+                "network": n.network,
+                "canary_requests": n.canary_requests,
+                "canary_failures": n.canary_failures,
+                "stable_requests": n.stable_requests,
+                "stable_failures": n.stable_failures,
+                "excess_failures": _round(n.excess_failures, 2),
+            }
+            for n in cost.per_network
+        ],
+        "time_scale": scale,
+        "seed": result.options.seed,
+        "rate": {
+            "target_per_second": _round(result.rate.target_rate / scale, 1),
+            "achieved_per_second": _round(result.rate.achieved_rate / scale, 1),
+            "lab_target_per_second": _round(result.rate.target_rate, 1),
+            "max_backlog": result.rate.max_backlog,
+            "max_backlog_at_seconds": _round(result.rate.max_backlog_at * scale, 1),
+            "sustained": result.rate.sustained,
+        },
+        "scrape_interval_seconds": {
+            "cluster": result.scrape.cluster_interval_seconds,
+            "lab": result.scrape.interval_seconds,
+            "clamped": result.scrape.clamped,
+        },
+        "scaled_args": {
+            where: [{"name": a.name, "cluster": a.original, "lab": a.value} for a in args]
+            for where, args in result.scaled_args.items()
+        },
+        "measurements": [
+            {
+                "analysis": r.analysis,
+                "run": r.run,
+                "metric": r.metric,
+                "dry_run": r.dry_run,
+                "at_seconds": _round(r.measurement.started_at * scale, 1),
+                "phase": str(r.measurement.phase),
+                "value": r.measurement.value,
+                "message": r.measurement.message,
+            }
+            for r in result.measurements
+        ],
+        "events": [{"at_seconds": _round(e.at * scale, 1), "text": e.text} for e in result.events],
+        "wall_seconds": _round(result.wall_seconds, 1),
+    }
+
+
+def write_json(result: LabResult, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result_json(result), indent=2) + "\n")
+
+
+def _rate_sentence(result: LabResult) -> str:
+    rate = result.rate
+    scale = result.time_scale
+    target = rate.target_rate / scale
+    achieved = rate.achieved_rate / scale
+    if rate.sustained:
+        return (
+            f"The generator sustained the scaled rate: {rate.achieved_rate:,.0f}/s at "
+            f"{scale:g}x, i.e. {achieved:,.0f} auth/s real-time equivalent "
+            f"(target {target:,.0f})."
+        )
+    return (
+        f"**This machine could not sustain the scaled rate**: {rate.achieved_rate:,.0f}/s "
+        f"achieved of {rate.target_rate:,.0f}/s (backlog up to {rate.max_backlog} requests), "
+        f"i.e. {achieved:,.0f} of {target:,.0f} auth/s real-time equivalent. Windows saw fewer "
+        "requests than they would in real time; treat the counts as a lower bound."
+    )
+
+
+def markdown(result: LabResult, chart_name: str | None) -> str:
+    data = result_json(result)
+    scenario = result.options.scenario
+    scale = result.time_scale
+    expected = scenario.expect.verdict
+    mark = "as expected" if result.matched_expectation else f"**NOT as expected** ({expected})"
+    lines = [
+        f"# Canary lab: {scenario.name}",
+        "",
+        f"{scenario.description.strip()}",
+        "",
+        f"**Verdict: {data['verdict']}** ({mark}), decided by {result.outcome.decided_by}"
+        + (f": {result.outcome.message}" if result.outcome.message else "."),
+        "",
+        "| figure (real-time equivalent) | value |",
+        "|---|---|",
+        f"| overlay | `{result.options.overlay}` |",
+        f"| decided at step | {data['decided_at_step']} |",
+        f"| deciding metrics | {', '.join(data['deciding_metrics']) or '-'} |",
+        f"| decision after the canary's first traffic | "
+        f"{_fmt_seconds(result.decision_after_first_traffic_seconds)} "
+        f"({_fmt_number(result.analysis_intervals_to_decision)} analysis intervals) |",
+        f"| canary exposure | {format_seconds(result.canary_exposure_seconds)} |",
+        f"| affected authorizations | {data['affected_transactions']} |",
+        f"| canary authorizations (failed) | {data['canary_transactions']:,} "
+        f"({data['canary_failures']:,}) |",
+        f"| total authorizations | {data['total_transactions']:,} |",
+        f"| traffic | {data['rate']['achieved_per_second']:,} auth/s "
+        f"(target {data['rate']['target_per_second']:,}) |",
+        f"| time scale | {scale:g}x (run took {result.wall_seconds:.0f}s of wall time) |",
+        "",
+        _rate_sentence(result),
+        "",
+    ]
+    if chart_name:
+        lines += [f"![canary vs stable per network]({chart_name})", ""]
+    lines += ["## Timeline", "", "| t | event |", "|---|---|"]
+    lines += [f"| {format_seconds(e['at_seconds'])} | {e['text']} |" for e in data["events"]]
+    lines += [
+        "",
+        "## Measurements",
+        "",
+        "Values are what the conditions saw, one per network in Prometheus' order; latencies "
+        f"in them are lab seconds (x{scale:g} for real time), ratios are unscaled.",
+        "",
+        "| t | analysis | metric | phase | value |",
+        "|---|---|---|---|---|",
+    ]
+    for m in data["measurements"]:
+        value = m["value"] or m["message"]
+        dry = " (dry run)" if m["dry_run"] else ""
+        lines.append(
+            f"| {format_seconds(m['at_seconds'])} | {m['analysis']} | {m['metric']}{dry} | "
+            f"{m['phase']} | `{value[:80]}` |"
+        )
+    lines += [
+        "",
+        "## Customer cost per network",
+        "",
+        "| network | canary requests | canary failures | stable failure ratio | excess |",
+        "|---|---|---|---|---|",
+    ]
+    for n in result.cost.per_network:
+        lines.append(
+            f"| {n.network} | {n.canary_requests:,} | {n.canary_failures:,} | "
+            f"{n.stable_failure_ratio:.3%} | {n.excess_failures:+.1f} |"
+        )
+    lines += [
+        "",
+        "Affected authorizations = canary failures beyond what stable's failure ratio (same "
+        "network, same period) would have produced, summed over networks, never below zero.",
+        "",
+        "## How this run differs from a cluster",
+        "",
+        f"- Time runs {scale:g}x faster: every duration (pauses, intervals, initialDelay, "
+        "progressDeadlineSeconds, PromQL windows passed as args, the scrape interval, the "
+        "processor deadline, the breaker reset and the simulated latencies) is divided by "
+        f"{scale:g} and the request rate multiplied by {scale:g}, so every window holds the "
+        "request counts it would hold in real time. All figures here are scaled back.",
+        f"- Scrape interval: {result.scrape.cluster_interval_seconds:g}s in the cluster, "
+        f"{result.scrape.interval_seconds:g}s here"
+        + (
+            " (clamped: the exact scaled value is too short for this host)."
+            if result.scrape.clamped
+            else "."
+        ),
+        "- One stable and one canary process stand for the ReplicaSets; the traffic router is "
+        "the generator's weighted choice, as the Gateway API plugin's weights would split it.",
+    ]
+    for where, args in result.scaled_args.items():
+        for arg in args:
+            lines.append(
+                f"- `{arg.name}` for {where.split(': ')[-1]}: `{arg.original}` -> `{arg.value}`"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def _fmt_seconds(value: float | None) -> str:
+    return "-" if value is None else format_seconds(value)
+
+
+def _fmt_number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def write_report(result: LabResult, directory: Path) -> Path:
+    from paystream_ops.lab.chart import write_chart
+
+    directory.mkdir(parents=True, exist_ok=True)
+    name = result.options.scenario.name
+    chart = directory / f"{name}.png"
+    chart_written = write_chart(result, chart)
+    report = directory / f"{name}.md"
+    report.write_text(markdown(result, chart.name if chart_written else None))
+    write_json(result, directory / f"{name}.json")
+    return report
+
+
+def print_summary(result: LabResult, console: Console) -> None:
+    data = result_json(result)
+    table = Table(title=f"canary lab: {data['scenario']} on {data['overlay']}", show_header=False)
+    table.add_column("figure")
+    table.add_column("value")
+    style = "green" if result.matched_expectation else "bold red"
+    expected = result.options.scenario.expect.verdict
+    table.add_row(
+        "verdict",
+        f"[{style}]{data['verdict']}[/] "
+        + ("(as expected)" if result.matched_expectation else f"(expected {expected})"),
+    )
+    table.add_row("decided by", f"{result.outcome.decided_by}")
+    if result.outcome.message:
+        table.add_row("reason", result.outcome.message)
+    table.add_row("deciding metrics", ", ".join(data["deciding_metrics"]) or "-")
+    table.add_row(
+        "decision after first canary traffic",
+        f"{_fmt_seconds(result.decision_after_first_traffic_seconds)} "
+        f"({_fmt_number(result.analysis_intervals_to_decision)} analysis intervals)",
+    )
+    table.add_row("canary exposure", format_seconds(result.canary_exposure_seconds))
+    table.add_row("affected authorizations", str(data["affected_transactions"]))
+    table.add_row(
+        "authorizations (canary / total)",
+        f"{data['canary_transactions']:,} / {data['total_transactions']:,}",
+    )
+    rate = data["rate"]
+    table.add_row(
+        "traffic (real-time equivalent)",
+        f"{rate['achieved_per_second']:,}/s of {rate['target_per_second']:,}/s"
+        + ("" if rate["sustained"] else " [bold red](NOT sustained on this host)[/]"),
+    )
+    table.add_row("time scale", f"{result.time_scale:g}x, {result.wall_seconds:.0f}s wall time")
+    console.print(table)

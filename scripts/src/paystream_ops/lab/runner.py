@@ -1,0 +1,675 @@
+"""One lab run on real processes: stable and canary granian, Prometheus, the traffic generator.
+
+The edges (processes, HTTP, the clock) live here; the decisions live in the pure modules
+(`rollout`, `analysis`, `expr`, `accounting`). Every process is started under an ExitStack and
+stopped on the way out, whatever happens.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from paystream_ops.errors import UserError
+from paystream_ops.lab.accounting import (
+    Cost,
+    RateReport,
+    Sample,
+    cost,
+    first_canary_traffic,
+    rate_report,
+)
+from paystream_ops.lab.analysis import AnalysisRun, Measurement, MetricSpec
+from paystream_ops.lab.durations import format_prometheus_duration, parse_prometheus_duration
+from paystream_ops.lab.manifests import (
+    LabContext,
+    LabManifests,
+    RolloutAnalysis,
+    ScaledArg,
+    metric_specs,
+    pod_template_hash,
+    read_manifests,
+)
+from paystream_ops.lab.progress import Progress, Status
+from paystream_ops.lab.provider import prometheus_measure
+from paystream_ops.lab.rollout import Event, Outcome, RolloutMachine, Verdict
+from paystream_ops.lab.scenario import Release, Scenario, faults_json
+from paystream_ops.lab.targets import PodTarget, ScrapePlan, prometheus_config, scrape_job
+from paystream_ops.lab.traffic import TrafficGenerator, wait_for_samples
+from paystream_ops.processes import PrometheusProcess, ServiceProcess, free_port
+from paystream_ops.render import K8sObject
+
+# The service's documented defaults (README "Configuration"), scaled when the manifests do not
+# set them: the processor deadline and the circuit breaker's reset are durations like any other.
+SERVICE_DURATION_DEFAULTS: dict[str, float] = {
+    "PAYSTREAM_PROCESSOR_DEADLINE_MS": 2000.0,
+    "PAYSTREAM_BREAKER_RESET_SECONDS": 30.0,
+}
+_CLUSTER_ONLY_ENV = {"PAYSTREAM_SECRETS_DIR", "PAYSTREAM_FAULTS_FILE"}
+SECRET_FILES = ("admin-token", "processor-api-key")
+READY_POLL_SECONDS = 0.1
+TICK_SECONDS = 0.05
+CHART_WINDOW_ARG = "window"
+
+
+@dataclass(frozen=True)
+class LabOptions:
+    scenario: Scenario
+    scenario_path: Path
+    objects: list[K8sObject]
+    overlay: str
+    time_scale: float
+    rate_per_second: float  # real-time equivalent
+    seed: int
+    max_lab_seconds: float = 300.0
+    keep_workdir: Path | None = None
+
+
+@dataclass(frozen=True)
+class ChartPoint:
+    at: float  # lab seconds since the rollout started
+    role: str
+    network: str
+    failure_ratio: float | None
+    p99_seconds: float | None  # lab seconds (x time scale for real time)
+
+
+@dataclass(frozen=True)
+class MeasurementRecord:
+    analysis: str
+    run: str
+    metric: str
+    dry_run: bool
+    measurement: Measurement
+
+
+@dataclass
+class LabResult:
+    options: LabOptions
+    manifests: LabManifests
+    outcome: Outcome
+    events: list[Event]
+    measurements: list[MeasurementRecord]
+    samples: list[Sample]
+    chart: list[ChartPoint]
+    scrape: ScrapePlan
+    rollout_started_at: float  # lab clock, seconds
+    first_traffic_at: float | None  # lab seconds since rollout start
+    cost: Cost
+    rate: RateReport
+    scaled_args: dict[str, list[ScaledArg]]
+    deciding_interval_seconds: float | None  # lab seconds
+    wall_seconds: float
+    step_changes: list[tuple[float, str]] = field(default_factory=list)
+
+    @property
+    def time_scale(self) -> float:
+        return self.options.time_scale
+
+    @property
+    def verdict(self) -> Verdict:
+        return self.outcome.verdict
+
+    @property
+    def matched_expectation(self) -> bool:
+        expect = self.options.scenario.expect
+        if self.verdict != expect.verdict:
+            return False
+        if expect.decided_by is not None and self.decided_by_kind != expect.decided_by:
+            return False
+        if (
+            expect.max_affected_transactions is not None
+            and self.cost.affected_transactions > expect.max_affected_transactions
+        ):
+            return False
+        intervals = self.analysis_intervals_to_decision
+        return not (
+            expect.max_analysis_intervals is not None
+            and (intervals is None or intervals > expect.max_analysis_intervals)
+        )
+
+    @property
+    def decided_by_kind(self) -> str:
+        text = self.outcome.decided_by
+        if text == "background analysis":
+            return "background analysis"
+        if text == "progress deadline":
+            return "progress deadline"
+        if ": analysis" in text:
+            return "step analysis"
+        return "steps"
+
+    @property
+    def decision_after_first_traffic_seconds(self) -> float | None:
+        if self.first_traffic_at is None:
+            return None
+        return max(0.0, self.outcome.at - self.first_traffic_at) * self.time_scale
+
+    @property
+    def analysis_intervals_to_decision(self) -> float | None:
+        seconds = self.decision_after_first_traffic_seconds
+        if seconds is None or not self.deciding_interval_seconds:
+            return None
+        return seconds / (self.deciding_interval_seconds * self.time_scale)
+
+    @property
+    def canary_exposure_seconds(self) -> float:
+        if self.first_traffic_at is None:
+            return 0.0
+        return max(0.0, self.outcome.at - self.first_traffic_at) * self.time_scale
+
+
+# --------------------------------------------------------------------------------------------
+# Environment for the service processes
+
+
+def _container(manifests: LabManifests) -> dict[str, Any]:
+    containers = ((manifests.rollout["spec"].get("template") or {}).get("spec") or {}).get(
+        "containers"
+    ) or []
+    if not containers:
+        raise UserError(f"{manifests.source}: Rollout/{manifests.name}: no containers")
+    container: dict[str, Any] = containers[0]
+    return container
+
+
+def manifest_env(manifests: LabManifests, objects: list[K8sObject]) -> dict[str, str]:
+    """Literal `PAYSTREAM_*` settings the Rollout gives the container (env and ConfigMaps)."""
+    container = _container(manifests)
+    env: dict[str, str] = {}
+    config_maps = {
+        str(o["metadata"]["name"]): o.get("data") or {}
+        for o in objects
+        if o.get("kind") == "ConfigMap" and (o.get("metadata") or {}).get("name")
+    }
+    for source in container.get("envFrom") or []:
+        ref = (source.get("configMapRef") or {}).get("name")
+        if ref in config_maps:
+            env.update({str(k): str(v) for k, v in config_maps[ref].items()})
+    for item in container.get("env") or []:
+        if "value" in item:
+            env[str(item["name"])] = str(item["value"])
+    return {
+        k: v for k, v in env.items() if k.startswith("PAYSTREAM_") and k not in _CLUSTER_ONLY_ENV
+    }
+
+
+def service_env(
+    base: dict[str, str],
+    release: Release,
+    *,
+    role: str,
+    hash_: str,
+    time_scale: float,
+    seed: int,
+    secrets_dir: Path,
+) -> dict[str, str]:
+    env = dict(base)
+    for name, default in SERVICE_DURATION_DEFAULTS.items():
+        value = float(env.get(name, default))
+        env[name] = f"{value / time_scale:g}"
+    latency_scale = float(env.get("PAYSTREAM_LATENCY_SCALE", "1"))
+    env["PAYSTREAM_LATENCY_SCALE"] = f"{latency_scale / time_scale:g}"
+    env["PAYSTREAM_DRAIN_SECONDS"] = "0"  # the lab's own shutdown, not part of the experiment
+    env["PAYSTREAM_SECRETS_DIR"] = str(secrets_dir)
+    env["PAYSTREAM_VERSION"] = release.version
+    env["PAYSTREAM_REVISION"] = f"lab-{role}-{hash_}"
+    env["PAYSTREAM_SEED"] = str(seed)
+    faults = faults_json(release)
+    if faults is not None:
+        env["PAYSTREAM_FAULTS"] = faults
+    env.update(release.env)
+    return env
+
+
+def write_secrets(directory: Path, missing: Sequence[str]) -> Path:
+    """Fresh random secrets for one process (generated now, never stored in the repository)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in SECRET_FILES:
+        if name not in missing:
+            path = directory / name
+            path.write_text(secrets.token_urlsafe(32))
+            path.chmod(0o600)
+    return directory
+
+
+# --------------------------------------------------------------------------------------------
+# The run
+
+
+def _is_ready(client: httpx.Client, service: ServiceProcess) -> bool:
+    if service.proc is None or service.proc.poll() is not None:
+        return False
+    try:
+        return client.get(f"{service.base_url}/readyz", timeout=0.5).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _log_tail(path: Path, lines: int = 3) -> str:
+    try:
+        return " | ".join(path.read_text(errors="replace").strip().splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+class Lab:
+    def __init__(self, options: LabOptions, progress: Progress) -> None:
+        self.options = options
+        self.progress = progress
+        self.scale = options.time_scale
+        self.manifests = read_manifests(options.objects, options.overlay, self.scale)
+        template_text = repr(self.manifests.rollout["spec"].get("template"))
+        self.stable_hash = pod_template_hash(template_text + "stable")
+        self.canary_hash = pod_template_hash(
+            template_text + repr(options.scenario.canary) + "canary"
+        )
+        self.prometheus_port = free_port()
+        self.context = LabContext(
+            time_scale=self.scale,
+            prometheus_address=f"http://127.0.0.1:{self.prometheus_port}",
+            canary_hash=self.canary_hash,
+            stable_hash=self.stable_hash,
+        )
+        # Resolve every analysis now: a template the lab cannot run fails before any process.
+        self.specs: dict[str, list[MetricSpec]] = {
+            label: metric_specs(analysis, self.manifests, self.context)
+            for label, analysis in self.manifests.analyses()
+        }
+        self.run_count = 0
+
+    # ---- analysis runs ------------------------------------------------------------------
+
+    def _analysis_for(self, kind: str, step_index: int) -> tuple[str, RolloutAnalysis]:
+        if kind == "background":
+            assert self.manifests.background is not None
+            return "background", self.manifests.background
+        return f"step {step_index}", self.manifests.step_analyses[step_index]
+
+    def make_run(
+        self, kind: str, step_index: int, templates: tuple[str, ...], now: float
+    ) -> AnalysisRun:
+        label, _ = self._analysis_for(kind, step_index)
+        self.run_count += 1
+        suffix = "bg" if kind == "background" else str(step_index)
+        name = f"{self.manifests.name}-{self.canary_hash}-{suffix}"
+        return AnalysisRun(
+            name,
+            self.specs[label],
+            now,
+            error_retry_seconds=10.0 / self.scale,
+        )
+
+    def window_seconds(self) -> float:
+        for scaled in self.manifests.scaled_args.values():
+            for arg in scaled:
+                if arg.name == CHART_WINDOW_ARG:
+                    return parse_prometheus_duration(arg.value, "window")
+        return 60.0 / self.scale
+
+    # ---- processes ----------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _workdir(self) -> Iterator[Path]:
+        if self.options.keep_workdir is not None:
+            self.options.keep_workdir.mkdir(parents=True, exist_ok=True)
+            yield self.options.keep_workdir
+            return
+        path = Path(tempfile.mkdtemp(prefix="paystream-lab-"))
+        try:
+            yield path
+        finally:
+            shutil.rmtree(path, ignore_errors=True)
+
+    def _targets(self, stable: ServiceProcess, canary: ServiceProcess) -> list[PodTarget]:
+        container = _container(self.manifests)
+        ports = container.get("ports") or [{"name": "http", "containerPort": 8080}]
+        port = ports[0]
+        out: list[PodTarget] = []
+        for role, service, hash_ in (
+            ("stable", stable, self.stable_hash),
+            ("canary", canary, self.canary_hash),
+        ):
+            labels = self.manifests.pod_labels(role)
+            labels["rollouts-pod-template-hash"] = hash_
+            out.append(
+                PodTarget(
+                    address=f"127.0.0.1:{service.port}",
+                    namespace=self.manifests.namespace,
+                    pod=f"{self.manifests.name}-{hash_}-{pod_template_hash(role)[:5]}",
+                    labels=labels,
+                    container=str(container.get("name", "auth-service")),
+                    port_name=str(port.get("name", "http")),
+                    port_number=int(port.get("containerPort", 8080)),
+                )
+            )
+        return out
+
+    def _wait_scraped(self, prometheus: PrometheusProcess, plan: ScrapePlan, pod: str) -> None:
+        """Wait until Prometheus scraped the stable pod; check the contract's labels."""
+        deadline = time.monotonic() + 30.0
+        while time.monotonic() < deadline:
+            series = prometheus.query(f'up{{pod="{pod}"}} == 1')
+            if series:
+                labels = series[0]["metric"]
+                missing = [
+                    name
+                    for name in ("namespace", "pod", "job", "role", "rollouts_pod_template_hash")
+                    if name not in labels
+                ]
+                if missing:
+                    raise UserError(
+                        f"{self.options.overlay}: PodMonitor/{plan.monitor_name}: its relabelings "
+                        f"do not give the metric labels {', '.join(missing)} (DESIGN.md contract)"
+                    )
+                return
+            targets = httpx.get(f"{prometheus.base_url}/api/v1/targets?state=any", timeout=5).json()
+            dropped = targets["data"].get("droppedTargets") or []
+            if dropped and not targets["data"].get("activeTargets"):
+                raise UserError(
+                    f"{self.options.overlay}: PodMonitor/{plan.monitor_name}: selects none of the "
+                    "Rollout's pods (every target dropped by its selector or relabelings)"
+                )
+            time.sleep(0.25)
+        raise UserError("Prometheus did not scrape the stable service within 30 s")
+
+    # ---- the loop -----------------------------------------------------------------------
+
+    def run(self) -> LabResult:
+        options = self.options
+        scenario = options.scenario
+        started_wall = time.monotonic()
+        base_env = manifest_env(self.manifests, options.objects)
+        with contextlib.ExitStack() as stack, self._workdir() as workdir:
+            client = stack.enter_context(httpx.Client())
+            stable = ServiceProcess(
+                env=service_env(
+                    base_env,
+                    scenario.stable,
+                    role="stable",
+                    hash_=self.stable_hash,
+                    time_scale=self.scale,
+                    seed=options.seed * 2 + 1,
+                    secrets_dir=write_secrets(
+                        workdir / "secrets-stable", scenario.stable.missing_secrets
+                    ),
+                ),
+                log_path=workdir / "stable.log",
+                extra_args=("--loop", "uvloop"),
+            )
+            canary = ServiceProcess(
+                env=service_env(
+                    base_env,
+                    scenario.canary,
+                    role="canary",
+                    hash_=self.canary_hash,
+                    time_scale=self.scale,
+                    seed=options.seed * 2 + 2,
+                    secrets_dir=write_secrets(
+                        workdir / "secrets-canary", scenario.canary.missing_secrets
+                    ),
+                ),
+                log_path=workdir / "canary.log",
+                extra_args=("--loop", "uvloop"),
+                port=free_port(),
+            )
+            stack.callback(stable.stop, 5.0)
+            try:
+                stable.start(timeout_seconds=30.0)
+            except UserError as exc:
+                raise UserError(
+                    f"stable service did not start: {exc}: {_log_tail(workdir / 'stable.log')}"
+                ) from exc
+            targets = self._targets(stable, canary)
+            plan = scrape_job(self.manifests.pod_monitor, targets, self.scale, options.overlay)
+            prometheus = PrometheusProcess(
+                workdir / "prometheus", prometheus_config(plan), port=self.prometheus_port
+            )
+            stack.callback(prometheus.stop)
+            prometheus.start()
+            self._wait_scraped(prometheus, plan, targets[0].pod)
+
+            t0 = time.monotonic()
+
+            def clock() -> float:
+                return time.monotonic() - t0
+
+            lab_rate = options.rate_per_second * self.scale
+            deadline_seconds = (
+                float(
+                    service_env(
+                        base_env,
+                        scenario.stable,
+                        role="stable",
+                        hash_="",
+                        time_scale=self.scale,
+                        seed=0,
+                        secrets_dir=workdir,
+                    )["PAYSTREAM_PROCESSOR_DEADLINE_MS"]
+                )
+                / 1000.0
+            )
+            generator = TrafficGenerator(
+                stable=("127.0.0.1", stable.port),
+                canary=("127.0.0.1", canary.port),
+                rate=lab_rate,
+                card_mix=scenario.traffic.card_mix,
+                seed=options.seed,
+                timeout_seconds=max(2.0, deadline_seconds * 5),
+                t0=t0,
+            )
+            stack.enter_context(generator)
+            generator.set_weight(0)
+            wait_for_samples(generator)
+
+            # Stable serves alone for one analysis window plus two scrapes, as it would have
+            # before the release: every window the first measurement looks at is full.
+            warmup = self.window_seconds() + 2 * plan.interval_seconds + 0.5
+            self.progress.event(
+                clock(),
+                self.scale,
+                f"stable serving {options.rate_per_second:g} auth/s; "
+                f"warm-up {warmup * self.scale:.0f}s",
+            )
+            time.sleep(max(0.0, warmup - clock()))
+
+            # The release: a new ReplicaSet (the canary process) and the Rollout's steps.
+            stack.callback(canary.stop, 5.0)
+            canary.start(wait_ready=False)
+            rollout_start = clock()
+            machine = RolloutMachine(self.manifests.plan, self.make_run, started_at=rollout_start)
+            measure = prometheus_measure(client, clock)
+            chart: list[ChartPoint] = []
+            window = format_prometheus_duration(self.window_seconds())
+            next_chart = rollout_start
+            next_ready = rollout_start
+            ready = False
+            seen_events = 0
+            step_changes: list[tuple[float, str]] = [(0.0, machine.current_step_text)]
+            last_step = machine.step_index
+            status = Status(scenario.name, self.scale, target_rate=options.rate_per_second)
+            while not machine.finished:
+                now = clock()
+                if now - rollout_start > options.max_lab_seconds:
+                    raise UserError(
+                        f"no verdict after {options.max_lab_seconds * self.scale:.0f}s real-time "
+                        f"({machine.current_step_text}); raise --max-seconds or check the steps"
+                    )
+                if now >= next_ready:
+                    ready = _is_ready(client, canary)
+                    next_ready = now + READY_POLL_SECONDS
+                machine.reconcile(now, ready, measure)
+                generator.set_weight(machine.traffic_weight if ready else 0)
+                if machine.step_index != last_step:
+                    last_step = machine.step_index
+                    step_changes.append((now - rollout_start, machine.current_step_text))
+                for event in machine.events[seen_events:]:
+                    self.progress.event(event.at, self.scale, event.text)
+                seen_events = len(machine.events)
+                if now >= next_chart:
+                    chart.extend(
+                        self._chart_points(client, prometheus, window, now - rollout_start)
+                    )
+                    next_chart = now + max(plan.interval_seconds / 2, 0.25)
+                self._update_status(status, machine, generator, now, ready)
+                wake = machine.next_wakeup()
+                sleep_until = min(
+                    wake if wake is not None else now + TICK_SECONDS, now + TICK_SECONDS
+                )
+                time.sleep(max(0.0, sleep_until - clock()))
+            for event in machine.events[seen_events:]:
+                self.progress.event(event.at, self.scale, event.text)
+            chart.extend(self._chart_points(client, prometheus, window, clock() - rollout_start))
+            assert machine.outcome is not None
+            generator.stop()
+            samples = generator.snapshot()
+
+        rollout_samples = [
+            Sample(s.at - rollout_start, s.issued, s.scheduled, s.pending, s.counts)
+            for s in samples
+        ]
+        first = first_canary_traffic(rollout_samples)
+        outcome = machine.outcome
+        outcome = Outcome(
+            outcome.verdict,
+            outcome.at - rollout_start,
+            outcome.step_index,
+            outcome.decided_by,
+            outcome.message,
+            outcome.deciding_metrics,
+        )
+        return LabResult(
+            options=options,
+            manifests=self.manifests,
+            outcome=outcome,
+            events=[Event(e.at - rollout_start, e.text) for e in machine.events],
+            measurements=self._measurements(machine, rollout_start),
+            samples=rollout_samples,
+            chart=chart,
+            scrape=plan,
+            rollout_started_at=rollout_start,
+            first_traffic_at=first,
+            cost=cost(rollout_samples, first),
+            # The rollout is what the figures are about; the warm-up only fills windows.
+            rate=rate_report(
+                [s for s in rollout_samples if s.at >= 0] or rollout_samples, lab_rate
+            ),
+            scaled_args=dict(self.manifests.scaled_args),
+            deciding_interval_seconds=self._deciding_interval(machine),
+            wall_seconds=time.monotonic() - started_wall,
+            step_changes=step_changes,
+        )
+
+    def _update_status(
+        self,
+        status: Status,
+        machine: RolloutMachine,
+        generator: TrafficGenerator,
+        now: float,
+        ready: bool,
+    ) -> None:
+        status.lab_seconds = now
+        status.step = machine.current_step_text
+        status.weight = machine.traffic_weight
+        status.canary_ready = ready
+        latest = generator.latest()
+        if latest is not None and latest.at > 0:
+            status.achieved_rate = latest.issued / max(latest.at, 1e-9) / self.scale
+            status.canary_requests = sum(
+                latest.count("canary", n, c)
+                for n in ("visa", "mastercard", "amex", "discover")
+                for c in ("ok", "fail")
+            )
+            status.canary_failures = sum(
+                latest.count("canary", n, "fail")
+                for n in ("visa", "mastercard", "amex", "discover")
+            )
+        for label, run in machine.runs:
+            for name, result in run.results.items():
+                if result.measurements:
+                    last = result.measurements[-1]
+                    status.latest[name] = (label, str(last.phase), last.value or last.message)
+        self.progress.update(status)
+
+    def _chart_points(
+        self, client: httpx.Client, prometheus: PrometheusProcess, window: str, at: float
+    ) -> list[ChartPoint]:
+        namespace = self.manifests.namespace
+        selector = f'namespace="{namespace}"'
+        failures = (
+            f"sum by (network, role) (increase(paystream_auth_requests_total{{{selector},"
+            f'outcome=~"processor_error|timeout|circuit_open"}}[{window}])) / '
+            f"sum by (network, role) (increase(paystream_auth_requests_total{{{selector},"
+            f'outcome!="invalid"}}[{window}]))'
+        )
+        p99 = (
+            "histogram_quantile(0.99, sum by (le, network, role) "
+            f"(rate(paystream_auth_request_duration_seconds_bucket{{{selector}}}[{window}])))"
+        )
+        values: dict[tuple[str, str], dict[str, float]] = {}
+        for key, query in (("failure", failures), ("p99", p99)):
+            try:
+                response = client.get(
+                    f"{prometheus.base_url}/api/v1/query", params={"query": query}, timeout=5.0
+                ).json()
+            except (httpx.HTTPError, ValueError):
+                continue
+            for sample in (response.get("data") or {}).get("result") or []:
+                labels = sample["metric"]
+                ident = (labels.get("role", "?"), labels.get("network", "?"))
+                values.setdefault(ident, {})[key] = float(sample["value"][1])
+        return [
+            ChartPoint(at, role, network, v.get("failure"), v.get("p99"))
+            for (role, network), v in sorted(values.items())
+            if network != "unknown"
+        ]
+
+    def _measurements(self, machine: RolloutMachine, offset: float) -> list[MeasurementRecord]:
+        records: list[MeasurementRecord] = []
+        for label, run in machine.runs:
+            for metric in run.metrics:
+                result = run.results.get(metric.name)
+                for m in result.measurements if result else []:
+                    shifted = Measurement(
+                        m.phase,
+                        m.started_at - offset,
+                        m.finished_at - offset,
+                        m.value,
+                        m.message,
+                        m.values,
+                    )
+                    records.append(
+                        MeasurementRecord(label, run.name, metric.name, metric.dry_run, shifted)
+                    )
+        records.sort(key=lambda r: r.measurement.started_at)
+        return records
+
+    def _deciding_interval(self, machine: RolloutMachine) -> float | None:
+        outcome = machine.outcome
+        if outcome is None:
+            return None
+        intervals = [
+            m.interval_seconds
+            for _, run in machine.runs
+            for m in run.metrics
+            if m.name in outcome.deciding_metrics and m.interval_seconds
+        ]
+        if intervals:
+            return min(intervals)
+        all_intervals = [
+            m.interval_seconds for specs in self.specs.values() for m in specs if m.interval_seconds
+        ]
+        return min(all_intervals) if all_intervals else None
+
+
+def run_lab(options: LabOptions, progress: Progress) -> LabResult:
+    lab = Lab(options, progress)
+    return lab.run()

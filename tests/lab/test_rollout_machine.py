@@ -1,0 +1,188 @@
+"""The Rollout step machine reacts to analysis and readiness the way the Argo Rollouts
+controller does: abort on Failed/Error, pause on Inconclusive, promote after the last step."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from paystream_ops.lab.analysis import AnalysisRun, Measurement, MetricSpec
+from paystream_ops.lab.phases import Phase
+from paystream_ops.lab.rollout import (
+    AnalysisStep,
+    Pause,
+    RolloutMachine,
+    RolloutPlan,
+    SetWeight,
+    Verdict,
+)
+
+S, F, INC, E = Phase.SUCCESSFUL, Phase.FAILED, Phase.INCONCLUSIVE, Phase.ERROR
+
+STEPS = (
+    SetWeight(10),
+    AnalysisStep(("step-check",)),
+    SetWeight(50),
+    AnalysisStep(("step-check",)),
+    SetWeight(100),
+)
+
+
+def factory(interval: float = 60, count: int = 3, delay: float = 60) -> Callable[..., AnalysisRun]:
+    def make(kind: str, index: int, templates: tuple[str, ...], now: float) -> AnalysisRun:
+        spec = MetricSpec(
+            name=f"{kind}-ratio",
+            template=templates[0],
+            query="q",
+            address="a",
+            success=None,
+            failure=None,
+            interval_seconds=interval,
+            count=None if kind == "background" else count,
+            initial_delay_seconds=delay,
+        )
+        return AnalysisRun(f"{kind}-{index}", [spec], now)
+
+    return make
+
+
+PhaseAt = Callable[[str, float], Phase]
+
+
+def measure_with(phase_at: PhaseAt) -> Callable[[MetricSpec, float], Measurement]:
+    def measure(spec: MetricSpec, now: float) -> Measurement:
+        return Measurement(phase_at(spec.name, now), now, now)
+
+    return measure
+
+
+def run_machine(
+    plan: RolloutPlan,
+    phase_at: PhaseAt,
+    ready_at: float | None = 0.0,
+    until: float = 100_000.0,
+) -> tuple[RolloutMachine, list[tuple[float, int]]]:
+    """Drive the machine at every wake-up; return it and (time, traffic weight) samples."""
+    machine = RolloutMachine(plan, factory(), started_at=0.0)
+    measure = measure_with(phase_at)
+    now = 0.0
+    weights: list[tuple[float, int]] = []
+    while not machine.finished and now <= until:
+        ready = ready_at is not None and now >= ready_at
+        machine.reconcile(now, ready, measure)
+        weights.append((now, machine.traffic_weight))
+        wake = machine.next_wakeup()
+        if ready_at is not None and now < ready_at:
+            wake = min(wake if wake is not None else ready_at, ready_at)
+        if wake is None:
+            break
+        now = max(wake, now + 1e-9)
+    return machine, weights
+
+
+def always(phase: Phase) -> PhaseAt:
+    return lambda name, now: phase
+
+
+def test_healthy_canary_walks_every_step_and_is_promoted() -> None:
+    plan = RolloutPlan(STEPS, background_templates=("bg",))
+    machine, weights = run_machine(plan, always(S))
+    assert machine.outcome is not None
+    assert machine.outcome.verdict is Verdict.PROMOTED
+    # two step analyses of 3 measurements 60 s apart after a 60 s delay: 180 s each
+    assert machine.outcome.at == 360
+    assert [w for _, w in weights][:2] == [10, 10]
+    assert machine.traffic_weight == 100
+    background = machine.runs[0][1]
+    assert background.phase is S and background.message == "Run Terminated"
+
+
+def test_failed_step_analysis_aborts_and_sends_no_more_traffic_to_the_canary() -> None:
+    plan = RolloutPlan(STEPS)
+    machine, _ = run_machine(plan, always(F))
+    assert machine.outcome is not None
+    assert machine.outcome.verdict is Verdict.ABORTED
+    assert machine.outcome.at == 60
+    assert machine.outcome.step_index == 1
+    assert machine.outcome.deciding_metrics == ("step-ratio",)
+    assert machine.traffic_weight == 0
+
+
+def test_failed_background_analysis_aborts_during_a_step_analysis() -> None:
+    plan = RolloutPlan(STEPS, background_templates=("bg",))
+
+    def phase_at(name: str, now: float) -> Phase:
+        return F if name == "background-ratio" and now >= 120 else S
+
+    machine, _ = run_machine(plan, phase_at)
+    assert machine.outcome is not None
+    assert machine.outcome.verdict is Verdict.ABORTED
+    assert machine.outcome.decided_by == "background analysis"
+    assert machine.outcome.at == 120
+    step_run = next(run for label, run in machine.runs if label == "step 1")
+    assert step_run.phase is S and step_run.message == "Run Terminated"
+
+
+def test_inconclusive_step_analysis_pauses_the_rollout_with_canary_traffic_kept() -> None:
+    plan = RolloutPlan(STEPS)
+    machine, _ = run_machine(plan, always(INC))
+    assert machine.outcome is not None
+    assert machine.outcome.verdict is Verdict.PAUSED_INCONCLUSIVE
+    assert machine.traffic_weight == 10
+
+
+def test_error_analysis_aborts_after_five_consecutive_errors() -> None:
+    plan = RolloutPlan(STEPS)
+    machine, _ = run_machine(plan, always(E))
+    assert machine.outcome is not None
+    assert machine.outcome.verdict is Verdict.ABORTED
+    assert machine.outcome.at == 60 + 4 * 10
+    assert "consecutiveErrors (5)" in machine.outcome.message
+
+
+def test_canary_that_never_becomes_ready_aborts_at_the_progress_deadline() -> None:
+    plan = RolloutPlan(STEPS, progress_deadline_seconds=300, progress_deadline_abort=True)
+    machine, weights = run_machine(plan, always(S), ready_at=None)
+    assert machine.outcome is not None
+    assert machine.outcome.verdict is Verdict.ABORTED
+    assert machine.outcome.decided_by == "progress deadline"
+    assert machine.outcome.at == 300
+    assert all(w == 0 for _, w in weights)
+
+
+def test_without_progress_deadline_abort_the_rollout_is_only_degraded() -> None:
+    plan = RolloutPlan(STEPS, progress_deadline_seconds=300)
+    machine, _ = run_machine(plan, always(S), ready_at=None)
+    assert machine.outcome is not None
+    assert machine.outcome.verdict is Verdict.DEGRADED
+
+
+def test_progress_deadline_counts_from_the_last_progress_not_from_the_start() -> None:
+    plan = RolloutPlan(
+        (SetWeight(10), Pause(400), SetWeight(50)),
+        progress_deadline_seconds=300,
+        progress_deadline_abort=True,
+    )
+    machine = RolloutMachine(plan, factory(), started_at=0.0)
+    measure = measure_with(always(S))
+    machine.reconcile(0, True, measure)
+    machine.reconcile(400, False, measure)  # pause over: setWeight 50 waits for readiness
+    machine.reconcile(650, False, measure)
+    assert not machine.finished
+    machine.reconcile(700, False, measure)
+    assert machine.outcome is not None and machine.outcome.at == 700
+
+
+def test_timed_pause_completes_and_indefinite_pause_waits_for_a_person() -> None:
+    machine, _ = run_machine(RolloutPlan((SetWeight(10), Pause(30), SetWeight(100))), always(S))
+    assert machine.outcome is not None
+    assert (machine.outcome.verdict, machine.outcome.at) == (Verdict.PROMOTED, 30)
+    machine, _ = run_machine(RolloutPlan((SetWeight(10), Pause(None))), always(S))
+    assert machine.outcome is not None
+    assert machine.outcome.verdict is Verdict.PAUSED
+
+
+def test_background_analysis_waits_for_its_starting_step() -> None:
+    plan = RolloutPlan(STEPS, background_templates=("bg",), background_starting_step=2)
+    machine, _ = run_machine(plan, always(S))
+    background = next(run for label, run in machine.runs if label == "background")
+    assert background.started_at == 180  # when step 2 (setWeight 50) is reached

@@ -1,0 +1,125 @@
+"""Scenario files: every shipped one loads, the schema is current, and bad files are rejected
+with the file and the field."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+from paystream_ops.errors import UserError
+from paystream_ops.lab.scenario import (
+    SCHEMA_FILE,
+    available,
+    faults_json,
+    load_scenario,
+    parse_scenario,
+    scenario_dir,
+    schema_json,
+)
+
+REQUIRED = {
+    "incident-visa-timeouts": "aborted",
+    "healthy": "promoted",
+    "latency-regression": "aborted",
+    "error-burst": "aborted",
+    "crash-on-start": "aborted",
+    "low-traffic": "paused-inconclusive",
+}
+
+
+def test_every_required_scenario_exists_with_its_expected_verdict() -> None:
+    for name, verdict in REQUIRED.items():
+        scenario, _ = load_scenario(name)
+        assert scenario.name == name
+        assert scenario.expect.verdict == verdict
+
+
+def test_schema_file_matches_the_scenario_classes() -> None:
+    assert (scenario_dir() / SCHEMA_FILE).read_bytes() == schema_json()
+
+
+@pytest.mark.parametrize("name", available())
+def test_every_scenario_file_validates_against_the_schema_and_names_it(name: str) -> None:
+    path = scenario_dir() / f"{name}.yaml"
+    text = path.read_text()
+    assert text.startswith("# yaml-language-server: $schema=./scenario.schema.json\n")
+    schema = json.loads((scenario_dir() / SCHEMA_FILE).read_text())
+    jsonschema.validate(yaml.safe_load(text), schema)
+
+
+def test_a_path_works_as_well_as_a_name(tmp_path: Path) -> None:
+    path = tmp_path / "mine.yaml"
+    path.write_text(
+        "name: mine\ndescription: d\nexpect: {verdict: promoted}\ncanary: {version: '2'}\n"
+    )
+    scenario, found = load_scenario(str(path))
+    assert scenario.name == "mine" and found == path
+
+
+def test_the_incident_carries_its_fault_as_the_service_reads_it() -> None:
+    scenario, _ = load_scenario("incident-visa-timeouts")
+    assert json.loads(faults_json(scenario.canary) or "") == {"visa": {"timeout_rate": 0.03}}
+    assert faults_json(scenario.stable) is None
+
+
+BASE = "name: x\ndescription: d\nexpect: {verdict: aborted}\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("name: x\n", "f.yaml: (top level): Object missing required field `description`"),
+        (
+            BASE + "canary: {faults: {vissa: {}}}\n",
+            "f.yaml: canary.faults: Object contains unknown field `vissa`",
+        ),
+        (
+            BASE + "canary: {faults: {visa: {timeout_rate: 3}}}\n",
+            "f.yaml: canary.faults.visa.timeout_rate: expected 0..1",
+        ),
+        (
+            BASE + "canary: {faults: {visa: {timout_rate: 0.1}}}\n",
+            "f.yaml: canary.faults.visa: Object contains unknown field `timout_rate`",
+        ),
+        (
+            BASE + "canary: {}\ntraffic: {rate_per_second: 'fast'}\n",
+            "f.yaml: traffic.rate_per_second: Expected `float`, got `str`",
+        ),
+        (
+            BASE + "canary: {}\ntraffic: {card_mix: {visa: 0.5}}\n",
+            "f.yaml: traffic.card_mix: shares add up to 0.5",
+        ),
+        (
+            BASE + "canary: {}\ntraffic: {card_mix: {diners: 1.0}}\n",
+            "f.yaml: traffic.card_mix.diners: unknown network",
+        ),
+        (BASE + "canary: {}\ntime_scale: 1000\n", "f.yaml: time_scale: expected 1..100"),
+        (
+            BASE + "canary: {env: {HOME: /}}\n",
+            "f.yaml: canary.env.HOME: only PAYSTREAM_* variables",
+        ),
+        (
+            BASE + "canary: {faults: {visa: {}}, faults_json: '{}'}\n",
+            "f.yaml: canary: set faults or faults_json",
+        ),
+        (
+            "name: x\ndescription: d\nexpect: {verdict: maybe}\ncanary: {}\n",
+            "f.yaml: expect.verdict: Invalid enum value 'maybe'",
+        ),
+        ("- a\n- b\n", "f.yaml: expected a mapping"),
+        ("name: [\n", "f.yaml: invalid YAML"),
+    ],
+)
+def test_bad_scenarios_name_the_file_and_field(text: str, message: str) -> None:
+    with pytest.raises(UserError) as info:
+        parse_scenario(text, "f.yaml")
+    assert str(info.value).startswith(message)
+    assert "\n" not in str(info.value)
+
+
+def test_unknown_scenario_name_lists_the_available_ones() -> None:
+    with pytest.raises(UserError, match="available: crash-on-start, error-burst"):
+        load_scenario("no-such-scenario")
