@@ -1,0 +1,45 @@
+"""`diff --base REF [--head REF]`: render both refs in throw-away worktrees and compare."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from paystream_ops.gitops.git import Git, worktree
+from paystream_ops.gitops.objdiff import ObjectChange, diff_target
+from paystream_ops.gitops.render_tree import Target, discover, render_target
+from paystream_ops.gitops.risk import Risk, classify
+
+
+@dataclass(frozen=True)
+class DiffReport:
+    base: str
+    head: str
+    targets: tuple[str, ...]
+    changes: tuple[ObjectChange, ...]
+    risks: tuple[Risk, ...]
+
+
+def compare_trees(
+    base_tree: Path, head_tree: Path, base_label: str, head_label: str
+) -> tuple[list[str], list[ObjectChange], list[Risk]]:
+    """Render every target of both trees and diff them (no git involved)."""
+    targets = sorted({t.path for t in discover(base_tree)} | {t.path for t in discover(head_tree)})
+    key = secrets.token_bytes(32)
+    changes: list[ObjectChange] = []
+    for path in targets:
+        target = Target(path)
+        old = render_target(base_tree, target, base_label)
+        new = render_target(head_tree, target, head_label)
+        changes += diff_target(path, old, new, key)
+    risks = [risk for change in changes for risk in classify(change)]
+    return targets, changes, risks
+
+
+def rendered_diff(repo: Path, base: str, head: str = "HEAD") -> DiffReport:
+    git = Git(Git(repo).toplevel())
+    base_sha, head_sha = git.rev(base), git.rev(head)
+    with worktree(git, base_sha) as base_tree, worktree(git, head_sha) as head_tree:
+        targets, changes, risks = compare_trees(base_tree, head_tree, base, head)
+    return DiffReport(base_sha, head_sha, tuple(targets), tuple(changes), tuple(risks))

@@ -1,0 +1,105 @@
+"""`promote --from staging --to prod`: a branch whose only change sets prod's image to the exact
+image staging runs."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from paystream_ops.errors import UserError
+from paystream_ops.gitops import IMAGE_NAME, NothingToDo, overlay_file
+from paystream_ops.gitops.branches import commit_on_new_branch, publish_branch
+from paystream_ops.gitops.bump import check_env
+from paystream_ops.gitops.git import Git
+from paystream_ops.gitops.history import image_changes, live_changes
+from paystream_ops.gitops.imageref import ImageRef, check_deployable
+from paystream_ops.gitops.kustomization import read_image, set_image
+from paystream_ops.gitops.messages import CommitLink, promote_message
+
+
+@dataclass(frozen=True)
+class PromoteResult:
+    from_env: str
+    to_env: str
+    old: ImageRef
+    new: ImageRef
+    source_commit: str
+    branch: str
+    commit: str
+    pushed: bool
+    message: str
+
+    @property
+    def title(self) -> str:
+        return self.message.splitlines()[0]
+
+    @property
+    def body(self) -> str:
+        return self.message.split("\n", 2)[2] if self.message.count("\n") >= 2 else ""
+
+
+def _pinned(git: Git, rev: str, env: str) -> ImageRef:
+    path = overlay_file(env)
+    text = git.show(rev, path)
+    if text is None:
+        raise UserError(f"{path}: no such file at {rev[:12]}")
+    return read_image(text, path).ref
+
+
+def default_branch(to_env: str, ref: ImageRef) -> str:
+    digest = (ref.digest or "").removeprefix("sha256:")[:12]
+    return f"promote/{to_env}-{ref.tag or 'untagged'}-{digest}"
+
+
+def promote(
+    repo: Path,
+    from_env: str,
+    to_env: str,
+    *,
+    base: str = "HEAD",
+    branch: str | None = None,
+    push: bool = False,
+    remote: str = "origin",
+    min_soak_hours: float | None = None,
+    repo_url: str | None = None,
+    now: float | None = None,
+) -> PromoteResult:
+    check_env(from_env)
+    check_env(to_env)
+    if from_env == to_env:
+        raise UserError(f"--from and --to are both {from_env!r}")
+    git = Git(Git(repo).toplevel())
+    base_sha = git.rev(base)
+    source = _pinned(git, base_sha, from_env)
+    target = _pinned(git, base_sha, to_env)
+    if source == target:
+        raise NothingToDo(f"{to_env} already runs the image {from_env} runs ({source})")
+    check_deployable(source, to_env, where=f"{overlay_file(from_env)}: images[{IMAGE_NAME}]")
+    live = live_changes(image_changes(git, from_env, base_sha))
+    source_commit = live[-1].commit if live else base_sha
+    if min_soak_hours is not None:
+        landed = git.commit_time(source_commit)
+        soaked_hours = ((now if now is not None else time.time()) - landed) / 3600
+        if soaked_hours < min_soak_hours:
+            raise NothingToDo(
+                f"{from_env} has run {source.short} for {soaked_hours:.1f}h, "
+                f"less than the {min_soak_hours:g}h soak"
+            )
+    message = promote_message(
+        from_env, to_env, target, source, source_commit, CommitLink(repo_url).commit(source_commit)
+    )
+    branch_name = branch or default_branch(to_env, source)
+    rel = overlay_file(to_env)
+
+    def make_commit(tree_git: Git, tree: Path) -> str:
+        path = tree / rel
+        path.write_bytes(set_image(path.read_text(encoding="utf-8"), rel, source).encode())
+        return tree_git.commit_paths([rel], message)
+
+    commit = commit_on_new_branch(git, base_sha, branch_name, make_commit)
+    if push:
+        publish_branch(git, remote, branch_name)
+    return PromoteResult(
+        from_env, to_env, target, source, source_commit, branch_name, commit, push, message
+    )

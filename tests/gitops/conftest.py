@@ -1,0 +1,113 @@
+"""Real git repositories for the delivery tests: a bare remote plus clones, built from the small
+fixture tree in `fixture_repo/` (so the tests do not depend on the real overlays being done)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+FIXTURE_TREE = Path(__file__).parent / "fixture_repo"
+DIGEST_A = "sha256:" + "a" * 64
+DIGEST_B = "sha256:" + "b" * 64
+DIGEST_C = "sha256:" + "c" * 64
+DIGEST_D = "sha256:" + "d" * 64
+DIGEST_E = "sha256:" + "e" * 64
+IMAGE = "ghcr.io/paystream/auth-service"
+
+
+def git(cwd: Path, *args: str, input_text: str | None = None) -> str:
+    proc = subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, check=False, input=input_text
+    )
+    assert proc.returncode == 0, f"git {' '.join(args)} failed: {proc.stderr}"
+    return proc.stdout.strip()
+
+
+@dataclass
+class Remote:
+    """A bare 'origin' and a place to make clones of it."""
+
+    bare: Path
+    workdir: Path
+
+    def clone(self, name: str) -> Path:
+        path = self.workdir / name
+        git(self.workdir, "clone", "--quiet", str(self.bare), str(path))
+        return path
+
+    def log(self, *args: str) -> list[str]:
+        out = git(self.bare, "log", "--format=%H %s", "main", *args)
+        return out.splitlines()
+
+    def show(self, path: str, ref: str = "main") -> str:
+        proc = subprocess.run(
+            ["git", "show", f"{ref}:{path}"], cwd=self.bare, capture_output=True, text=True
+        )
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    def head(self) -> str:
+        return git(self.bare, "rev-parse", "main")
+
+    @staticmethod
+    def git(cwd: Path, *args: str) -> str:
+        return git(cwd, *args)
+
+    @staticmethod
+    def ref(tag: str | None, letter: str | None) -> str:
+        """An image reference for the fixture image, e.g. ref("1.5.0", "c")."""
+        text = IMAGE
+        if tag:
+            text += f":{tag}"
+        if letter:
+            text += "@sha256:" + letter * 64
+        return text
+
+
+@pytest.fixture(autouse=True)
+def isolated_git(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No user or system git config leaks in (signing, hooks, templates); a fixed identity."""
+    home = tmp_path_factory.mktemp("githome")
+    config = home / "gitconfig"
+    config.write_text(
+        "[user]\n\tname = Release Bot\n\temail = release-bot@paystream.test\n"
+        "[init]\n\tdefaultBranch = main\n[commit]\n\tgpgsign = false\n"
+        "[advice]\n\tdetachedHead = false\n"
+    )
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
+        monkeypatch.delenv(var, raising=False)
+
+
+def seed_remote(workdir: Path, tree: Path = FIXTURE_TREE) -> Remote:
+    seed = workdir / "seed"
+    shutil.copytree(tree, seed)
+    git(seed, "init", "--quiet", "--initial-branch=main")
+    git(seed, "add", "-A")
+    git(seed, "commit", "--quiet", "-m", "chore: initial platform")
+    bare = workdir / "origin.git"
+    git(workdir, "clone", "--quiet", "--bare", str(seed), str(bare))
+    shutil.rmtree(seed)
+    return Remote(bare=bare, workdir=workdir)
+
+
+@pytest.fixture
+def remote(tmp_path: Path) -> Iterator[Remote]:
+    yield seed_remote(tmp_path)
+
+
+@pytest.fixture
+def remote_factory() -> Callable[[Path, Path], Remote]:
+    """Seed a remote from any tree (e.g. a copy of the real manifests)."""
+
+    def make(workdir: Path, tree: Path) -> Remote:
+        workdir.mkdir(parents=True, exist_ok=True)
+        return seed_remote(workdir, tree)
+
+    return make
