@@ -10,8 +10,11 @@ RUN := $(UV) run --frozen
 APT_PACKAGES := prometheus prometheus-alertmanager wrk
 SCENARIO ?= incident-visa-timeouts
 OVERLAY ?= prod
+REPEAT_SCENARIO ?= healthy
+RUNS ?= 20
+PYTEST_ARGS ?=
 
-.PHONY: help setup test lab serve bench lint fmt validate
+.PHONY: help setup test pytest lab lab-repeat serve bench lint fmt validate dashboards
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -27,16 +30,33 @@ setup: ## install uv (pinned), the locked Python deps and the system tools the t
 	fi
 
 test: setup lint ## the whole test suite (lint, unit, integration, manifests, monitoring, lab, git)
-	$(RUN) pytest
+	$(RUN) pytest $(PYTEST_ARGS)
+
+pytest: setup ## the test suite without lint; PYTEST_ARGS selects a part (CI runs it in shards)
+	$(RUN) pytest $(PYTEST_ARGS)
 
 lab: setup ## the canary lab: replay the Visa-timeout incident against the prod overlay
 	$(RUN) paystream-ops lab --scenario $(SCENARIO) --overlay $(OVERLAY) --report lab-report
 
-serve: setup ## run the authorization service on :8080
-	$(RUN) granian --interface asgi --host 0.0.0.0 --port 8080 --loop uvloop paystream_auth.app:app
+lab-repeat: setup ## no false aborts: RUNS (20) seeded runs of REPEAT_SCENARIO (healthy), ~20 min
+	$(RUN) paystream-ops lab --scenario $(REPEAT_SCENARIO) --overlay $(OVERLAY) --repeat $(RUNS) \
+	  --quiet --json lab-report/$(REPEAT_SCENARIO)-x$(RUNS).json
+
+# Without PAYSTREAM_SECRETS_DIR, `make serve` generates local secrets once in .serve/secrets
+# (never committed); the admin token is .serve/secrets/admin-token.
+SERVE_SECRETS := .serve/secrets
+serve: setup ## run the authorization service on :8080 (local secrets in .serve/ unless PAYSTREAM_SECRETS_DIR is set)
+	@if [ -z "$${PAYSTREAM_SECRETS_DIR:-}" ]; then \
+	  mkdir -p $(SERVE_SECRETS) && chmod 700 $(SERVE_SECRETS); \
+	  for f in admin-token processor-api-key; do \
+	    [ -s $(SERVE_SECRETS)/$$f ] || (umask 077; $(RUN) python -c 'import secrets; print(secrets.token_urlsafe(32))' > $(SERVE_SECRETS)/$$f); \
+	  done; \
+	fi
+	PAYSTREAM_SECRETS_DIR="$${PAYSTREAM_SECRETS_DIR:-$(CURDIR)/$(SERVE_SECRETS)}" \
+	  $(RUN) granian --interface asgi --host 0.0.0.0 --port 8080 --loop uvloop paystream_auth.app:app
 
 bench: setup ## the service vs bare granian, side by side (requests/s, p50/p99, ratio)
-	$(RUN) python -m paystream_auth_bench
+	$(RUN) paystream-ops bench
 
 lint: setup ## ruff (lint + format check) and mypy (strict)
 	$(RUN) ruff check .
@@ -49,3 +69,6 @@ fmt: setup ## apply ruff formatting and safe fixes
 
 validate: setup ## render every overlay and Application and validate it offline
 	$(RUN) paystream-ops validate
+
+dashboards: setup ## regenerate the SLO rules and the Grafana dashboard JSON (base/monitoring)
+	$(RUN) paystream-ops dashboards

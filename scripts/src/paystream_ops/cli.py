@@ -16,7 +16,19 @@ from collections.abc import Callable, Sequence
 from paystream_ops.errors import UserError
 
 # Order is the order `paystream-ops --help` lists them in.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = (
+    "lab",
+    "validate",
+    "fetch_crds",
+    "bootstrap",
+    "diff",
+    "bump",
+    "promote",
+    "rollback",
+    "vault",
+    "dashboards",
+    "bench",
+)
 
 Handler = Callable[[argparse.Namespace], int]
 

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -53,7 +56,15 @@ def wait_http_ok(url: str, timeout_seconds: float, proc: subprocess.Popen[bytes]
 
 @dataclass
 class ServiceProcess:
-    """One granian process serving `paystream_auth.app:app` on 127.0.0.1."""
+    """One granian process serving `paystream_auth.app:app` on 127.0.0.1.
+
+    Loopback defaults that differ from a pod (each can be overridden through `env`):
+    - without `PAYSTREAM_SECRETS_DIR` in `env`, a private directory with freshly generated
+      `admin-token` and `processor-api-key` files is created (and removed on `stop`); the
+      token is `admin_token`, so callers can use the admin API;
+    - `PAYSTREAM_DRAIN_SECONDS` defaults to 0: nothing on loopback needs endpoint propagation
+      time, so `stop()` returns as soon as in-flight requests are done.
+    """
 
     env: Mapping[str, str] = field(default_factory=dict)
     workers: int = 1
@@ -61,14 +72,29 @@ class ServiceProcess:
     log_path: Path | None = None
     extra_args: tuple[str, ...] = ()
     proc: subprocess.Popen[bytes] | None = None
+    secrets_dir: Path | None = None
+    # What granian serves, and the CPUs it may run on (`taskset -c`, e.g. "0" or "0,1"): the
+    # benchmark serves a bare app the same way and pins both to the same cores.
+    target: str = "paystream_auth.app:app"
+    cpus: str | None = None
+    _owned_secrets: Path | None = field(default=None, repr=False)
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def admin_token(self) -> str:
+        """The bearer token for `/admin/faults` (read from the secrets directory in use)."""
+        if self.secrets_dir is None:
+            raise UserError("service not started: no secrets directory yet")
+        return (self.secrets_dir / "admin-token").read_text().strip()
+
     def command(self) -> list[str]:
         granian = Path(sys.executable).parent / "granian"
+        pin = ["taskset", "-c", self.cpus] if self.cpus else []
         return [
+            *pin,
             str(granian if granian.exists() else "granian"),
             "--interface",
             "asgi",
@@ -79,43 +105,95 @@ class ServiceProcess:
             "--workers",
             str(self.workers),
             *self.extra_args,
-            "paystream_auth.app:app",
+            self.target,
         ]
+
+    def _environment(self) -> dict[str, str]:
+        env = {**os.environ, "PAYSTREAM_DRAIN_SECONDS": "0", **self.env}
+        if "PAYSTREAM_SECRETS_DIR" in self.env:
+            self.secrets_dir = Path(self.env["PAYSTREAM_SECRETS_DIR"])
+        else:
+            if self._owned_secrets is None:
+                self._owned_secrets = Path(tempfile.mkdtemp(prefix="paystream-secrets-"))
+                for name in ("admin-token", "processor-api-key"):
+                    (self._owned_secrets / name).write_text(secrets.token_urlsafe(32))
+            self.secrets_dir = self._owned_secrets
+            env["PAYSTREAM_SECRETS_DIR"] = str(self._owned_secrets)
+        return env
 
     def start(self, *, wait_ready: bool = True, timeout_seconds: float = 20.0) -> None:
         if self.port == 0:
             self.port = free_port()
-        env = {**os.environ, **self.env}
+        env = self._environment()
         out = self.log_path.open("ab") if self.log_path else subprocess.DEVNULL
         self.proc = subprocess.Popen(
             self.command(), env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
         if wait_ready:
-            wait_http_ok(f"{self.base_url}/readyz", timeout_seconds, self.proc)
+            try:
+                wait_http_ok(f"{self.base_url}/readyz", timeout_seconds, self.proc)
+                if self.workers > 1:
+                    self._wait_all_workers(timeout_seconds)
+            except UserError:
+                self.stop()
+                raise
+
+    def _wait_all_workers(self, timeout_seconds: float) -> None:
+        """Ready means every worker answers: `/health` names the worker (pid) that served it."""
+        deadline = time.monotonic() + timeout_seconds
+        seen: set[int] = set()
+        while len(seen) < self.workers:
+            if time.monotonic() > deadline:
+                raise UserError(
+                    f"{self.base_url}: only {len(seen)} of {self.workers} workers answered"
+                )
+            with contextlib.suppress(httpx.HTTPError, ValueError, KeyError):
+                # A new connection each time, so the kernel can hand it to any worker.
+                health = httpx.get(
+                    f"{self.base_url}/health", headers={"connection": "close"}, timeout=1.0
+                )
+                seen.add(int(health.json()["pid"]))
+            time.sleep(0.01)
 
     def terminate(self) -> None:
-        """Send SIGTERM (what the kubelet sends) without waiting."""
+        """Send SIGTERM to granian's main process (what the kubelet sends) without waiting."""
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
 
+    def wait(self, timeout_seconds: float) -> int:
+        """Wait for the process to exit; its exit code (raises TimeoutExpired if it lingers)."""
+        if self.proc is None:
+            raise UserError("service not started")
+        return self.proc.wait(timeout=timeout_seconds)
+
     def stop(self, timeout_seconds: float = 15.0) -> int | None:
         """SIGTERM, wait, then SIGKILL the whole process group if it lingers."""
-        if self.proc is None:
-            return None
-        self.terminate()
         try:
-            return self.proc.wait(timeout=timeout_seconds)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            return self.proc.wait(timeout=5)
+            if self.proc is None:
+                return None
+            self.terminate()
+            try:
+                return self.proc.wait(timeout=timeout_seconds)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                return self.proc.wait(timeout=5)
+        finally:
+            if self._owned_secrets is not None:
+                shutil.rmtree(self._owned_secrets, ignore_errors=True)
+                self._owned_secrets = None
 
 
 @contextlib.contextmanager
 def running_service(
-    env: Mapping[str, str] | None = None, workers: int = 1, log_path: Path | None = None
+    env: Mapping[str, str] | None = None,
+    workers: int = 1,
+    log_path: Path | None = None,
+    extra_args: tuple[str, ...] = (),
 ) -> Iterator[ServiceProcess]:
-    service = ServiceProcess(env=env or {}, workers=workers, log_path=log_path)
+    service = ServiceProcess(
+        env=env or {}, workers=workers, log_path=log_path, extra_args=extra_args
+    )
     service.start()
     try:
         yield service
