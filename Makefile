@@ -13,8 +13,12 @@ OVERLAY ?= prod
 REPEAT_SCENARIO ?= healthy
 RUNS ?= 20
 PYTEST_ARGS ?=
+# CRDs at the pinned upstream releases for offline validation: PAYSTREAM_CRDS_DIR if set (.ci/run
+# sets it), else ../shared/crds beside the checkout, else .crds/ fetched once by `make crds`.
+PAYSTREAM_CRDS_DIR ?= $(abspath $(or $(wildcard ../shared/crds),.crds))
+export PAYSTREAM_CRDS_DIR
 
-.PHONY: help setup test pytest lab lab-repeat serve bench lint fmt validate dashboards
+.PHONY: help setup crds test pytest lab lab-repeat serve bench lint fmt validate dashboards
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -29,10 +33,16 @@ setup: ## install uv (pinned), the locked Python deps and the system tools the t
 	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
-test: setup lint ## the whole test suite (lint, unit, integration, manifests, monitoring, lab, git)
+crds: setup ## make sure PAYSTREAM_CRDS_DIR holds the pinned CRDs (downloads them once if not)
+	@if ! find "$(PAYSTREAM_CRDS_DIR)" -name '*.yaml' -print -quit 2>/dev/null | grep -q .; then \
+	  echo "fetching the pinned CRDs into $(PAYSTREAM_CRDS_DIR)"; \
+	  $(RUN) paystream-ops fetch-crds "$(PAYSTREAM_CRDS_DIR)"; \
+	fi
+
+test: setup crds lint ## the whole test suite (lint, unit, integration, manifests, monitoring, lab, git)
 	$(RUN) pytest $(PYTEST_ARGS)
 
-pytest: setup ## the test suite without lint; PYTEST_ARGS selects a part (CI runs it in shards)
+pytest: setup crds ## the test suite without lint; PYTEST_ARGS selects a part (CI runs it in shards)
 	$(RUN) pytest $(PYTEST_ARGS)
 
 lab: setup ## the canary lab: replay the Visa-timeout incident against the prod overlay
@@ -67,7 +77,7 @@ fmt: setup ## apply ruff formatting and safe fixes
 	$(RUN) ruff check --fix .
 	$(RUN) ruff format .
 
-validate: setup ## render every overlay and Application and validate it offline
+validate: setup crds ## render every overlay and Application and validate it offline
 	$(RUN) paystream-ops validate
 
 dashboards: setup ## regenerate the SLO rules and the Grafana dashboard JSON (base/monitoring)

@@ -68,7 +68,7 @@ def test_valid_fixture_passes(case: str, fixtures_report: Report) -> None:
 
 def test_paths_deployed_by_fixture_applications_are_validated_too(fixtures_report: Report) -> None:
     assert "overlays/staging" in fixtures_report.targets
-    assert "base/monitoring/alertmanager" in fixtures_report.targets
+    assert "overlays/staging/alertmanager" in fixtures_report.targets
     outside = [p.line() for p in fixtures_report.problems if not p.target.startswith("tests/")]
     assert not outside, "\n".join(outside)
 

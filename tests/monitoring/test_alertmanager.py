@@ -92,13 +92,42 @@ def test_every_alert_in_the_rules_routes_by_its_severity(root: Path, all_rules: 
         assert code == 0, f"{alert.source}: routed to {out}"
 
 
-def test_the_config_is_delivered_verbatim_as_the_alertmanager_secret(root: Path) -> None:
-    (secret,) = render(root / "base/monitoring/alertmanager")
-    assert secret["kind"] == "Secret"
+@pytest.mark.parametrize("env", ["staging", "prod"])
+def test_the_config_is_delivered_verbatim_as_the_alertmanager_secret(root: Path, env: str) -> None:
+    objects = {o["kind"]: o for o in render(root / f"overlays/{env}/alertmanager")}
+    assert set(objects) == {"Secret", "ExternalSecret"}
+    secret = objects["Secret"]
     assert secret["metadata"]["name"] == "alertmanager-paystream"
     assert secret["metadata"]["namespace"] == "monitoring"
     delivered = base64.b64decode(secret["data"]["alertmanager.yaml"]).decode()
     assert delivered == (root / CONFIG).read_text()
+    receivers = objects["ExternalSecret"]
+    assert receivers["metadata"]["namespace"] == "monitoring"
+    assert receivers["spec"]["target"]["name"] == "alertmanager-receivers"
+    assert receivers["spec"]["dataFrom"][0]["extract"]["key"] == f"{env}/alertmanager/receivers"
+
+
+def test_the_stack_mounts_what_the_config_reads(root: Path) -> None:
+    """kube-prometheus-stack's Alertmanager loads our Secret and mounts the receivers' keys where
+    every `*_file` of alertmanager.yaml points."""
+    app = yaml.safe_load((root / "apps/platform/kube-prometheus-stack.yaml").read_text())
+    spec = app["spec"]["source"]["helm"]["valuesObject"]["alertmanager"]["alertmanagerSpec"]
+    assert spec["useExistingSecret"] is True
+    assert spec["configSecret"] == "alertmanager-paystream"
+    mounted = {f"/etc/alertmanager/secrets/{name}/" for name in spec["secrets"]}
+    config = yaml.safe_load((root / CONFIG).read_text())
+    files = [
+        value
+        for receiver in config["receivers"]
+        for kind, items in receiver.items()
+        if kind != "name"
+        for item in items
+        for key, value in item.items()
+        if key.endswith("_file")
+    ]
+    assert files, "no receiver reads a credential file"
+    unmounted = [f for f in files if not any(f.startswith(m) for m in mounted)]
+    assert not unmounted, f"read from a Secret the stack does not mount: {unmounted}"
 
 
 def test_no_receiver_credential_is_inline(root: Path) -> None:

@@ -47,7 +47,8 @@ def check(ctx: TargetContext) -> Iterator[Problem]:
             continue
         for where, container in containers(obj):
             yield from _image(ctx, obj, where, str(container.get("image", "")))
-    if ctx.env is not None:
+    # Only an environment's own overlay carries the image (overlays/<env>/alertmanager does not).
+    if ctx.env is not None and ctx.name.rstrip("/").endswith(f"overlays/{ctx.env}"):
         yield from _kustomization_images(ctx)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from paystream_ops.validate.checks import TargetContext
+from paystream_ops.validate.checks import TargetContext, env_of
 from paystream_ops.validate.checks.workloads import WORKLOAD_KINDS
 from paystream_ops.validate.model import K8sObject, Problem, as_dict, as_list, dig, name_of
 
@@ -22,6 +22,7 @@ NAME = "secrets"
 CONTROLLER_SECRETS = {
     "argo-rollouts-notification-secret": "the Argo Rollouts controller (self-service "
     "notifications)",
+    "alertmanager-receivers": "Alertmanager (kube-prometheus-stack alertmanagerSpec.secrets)",
 }
 
 
@@ -90,12 +91,25 @@ def _no_subpath(ctx: TargetContext, workload: K8sObject) -> Iterator[Problem]:
                 )
 
 
+def _find_store(ctx: TargetContext, kind: str, name: str) -> K8sObject | None:
+    """A SecretStore in this target; a ClusterSecretStore anywhere in the same environment's
+    targets (it is cluster-scoped: overlays/<env>/alertmanager uses the one overlays/<env>
+    installs)."""
+    found = ctx.rendered.find(kind, name)
+    if found is not None or kind != "ClusterSecretStore" or ctx.env is None:
+        return found
+    for target_name, rendered in ctx.all_targets.items():
+        if env_of(target_name) == ctx.env and (store := rendered.find(kind, name)) is not None:
+            return store
+    return None
+
+
 def _external_secret(
     ctx: TargetContext, es: K8sObject, mounted: dict[str, set[str]]
 ) -> Iterator[Problem]:
     store = as_dict(dig(es, "spec", "secretStoreRef"))
     kind, store_name = str(store.get("kind", "SecretStore")), str(store.get("name"))
-    if ctx.rendered.find(kind, store_name) is None:
+    if _find_store(ctx, kind, store_name) is None:
         yield ctx.problem(es, "spec.secretStoreRef", f"{kind} {store_name} does not exist", NAME)
     if not dig(es, "spec", "refreshInterval"):
         yield ctx.problem(
@@ -139,6 +153,9 @@ def _environment(ctx: TargetContext, externals: list[K8sObject]) -> Iterator[Pro
         for i, item in enumerate(as_list(dig(es, "spec", "data"))):
             key = str(dig(item, "remoteRef", "key") or "")
             envs.append((f"spec.data[{i}].remoteRef.key", es, key.split("/", 1)[0]))
+        for i, item in enumerate(as_list(dig(es, "spec", "dataFrom"))):
+            key = str(dig(item, "extract", "key") or "")
+            envs.append((f"spec.dataFrom[{i}].extract.key", es, key.split("/", 1)[0]))
     expected = ctx.env
     if expected is None and envs:
         # No overlay name to go by: the store decides, everything else must agree with it.
