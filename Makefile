@@ -24,7 +24,10 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 setup: ## install uv (pinned), the locked Python deps and the system tools the tests use
-	@command -v $(UV) >/dev/null 2>&1 || python3 -m pip install --quiet --user "uv==$(UV_VERSION)"
+	@# A system Python marked externally managed (PEP 668, Debian 12+) refuses a plain --user
+	@# install; uv is a single static binary that touches nothing else, so allow it there.
+	@command -v $(UV) >/dev/null 2>&1 || python3 -m pip install --quiet --user "uv==$(UV_VERSION)" \
+	  || python3 -m pip install --quiet --user --break-system-packages "uv==$(UV_VERSION)"
 	@$(UV) sync --frozen --quiet
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
