@@ -114,7 +114,13 @@ def test_the_stack_mounts_what_the_config_reads(root: Path) -> None:
     spec = app["spec"]["source"]["helm"]["valuesObject"]["alertmanager"]["alertmanagerSpec"]
     assert spec["useExistingSecret"] is True
     assert spec["configSecret"] == "alertmanager-paystream"
-    mounted = {f"/etc/alertmanager/secrets/{name}/" for name in spec["secrets"]}
+    volumes = {v["name"]: v["secret"]["secretName"] for v in spec["volumes"] if "secret" in v}
+    mounted = {
+        m["mountPath"].rstrip("/") + "/"
+        for m in spec["volumeMounts"]
+        if volumes.get(m["name"]) == "alertmanager-receivers"
+    }
+    assert mounted, "the receivers' Secret is not mounted"
     config = yaml.safe_load((root / CONFIG).read_text())
     files = [
         value
