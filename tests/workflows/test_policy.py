@@ -51,7 +51,7 @@ def pin_violations(text: str) -> list[str]:
         if match is None:
             continue
         ref = match.group("ref").strip("'\"")
-        if ref.startswith(("./", "docker://")):
+        if ref.startswith(("./", "$/", "docker://")):
             continue
         if PINNED.search(line) is None:
             bad.append(line.strip())
@@ -192,7 +192,7 @@ def test_uv_version_in_the_setup_action_matches_the_makefile() -> None:
 )
 def test_pin_rule_rejects_tags_short_shas_and_missing_comments(line: str) -> None:
     assert pin_violations(line) == [line.strip()]
-    assert pin_violations("      - uses: ./.github/actions/setup") == []
+    assert pin_violations("      - uses: $/.github/actions/setup") == []
 
 
 def test_write_rule_rejects_broad_defaults_and_unexpected_writes() -> None:
