@@ -59,6 +59,14 @@ def test_schemathesis_finds_no_server_error_and_no_undocumented_answer(
     case.validate_response(response, excluded_checks=[positive_data_acceptance])
 
 
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=40)
 json_like = st.recursive(
     json_scalars,
@@ -83,6 +91,19 @@ hostile_bodies = st.one_of(
     ),
     st.integers(min_value=1, max_value=2000).map(lambda depth: b"[" * depth + b"]" * depth),
     st.integers(min_value=1, max_value=200).map(lambda n: b'{"a":' * n + b"1" + b"}" * n),
+    # Well-formed JSON around bytes that are not UTF-8 inside a string (msgspec raises
+    # UnicodeDecodeError there, not DecodeError).
+    st.builds(
+        lambda field, junk: b'{"' + field.encode() + b'": "4111' + junk + b'", "amount": 1}',
+        st.sampled_from(["card_number", "currency", "merchant_id", "x"]),
+        st.binary(min_size=1, max_size=4).filter(lambda b: not _is_utf8(b)),
+    ),
+    # A card number as an unknown field's name must not come back in the problem's `field`.
+    st.sampled_from(list(CARDS.values())).map(
+        lambda number: json.dumps(
+            {"card_number": number, "amount": 1, "currency": "USD", "merchant_id": "m", number: 1}
+        ).encode()
+    ),
 )
 content_types = st.sampled_from(
     [
@@ -125,3 +146,38 @@ def test_hostile_requests_never_get_a_5xx_and_always_a_problem_or_answer(
         assert problem["status"] == response.status_code
         for number in CARDS.values():
             assert number not in response.text
+
+
+admin_bodies = st.one_of(
+    hostile_bodies,
+    st.dictionaries(
+        st.sampled_from(["visa", "mastercard", "amex", "discover", "ttl_seconds", "x"]),
+        json_like,
+        max_size=4,
+    ).map(lambda d: json.dumps(d).encode()),
+    st.integers(min_value=1000, max_value=20000).map(lambda depth: b"[" * depth + b"]" * depth),
+)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
+@given(body=admin_bodies)
+def test_hostile_fault_profiles_never_get_a_5xx(fuzz_target: ServiceProcess, body: bytes) -> None:
+    """The admin API with a valid token: bad profiles are a 4xx problem, never a 500."""
+    response = httpx.put(
+        f"{fuzz_target.base_url}/admin/faults",
+        content=body,
+        headers={
+            "content-type": "application/json",
+            "authorization": f"Bearer {fuzz_target.admin_token}",
+        },
+        timeout=10,
+    )
+    assert response.status_code < 500, response.text
+    if response.status_code >= 400:
+        assert response.headers["content-type"] == "application/problem+json"
+    # Leave no profile behind for the other fuzz tests (they assume no fault is configured).
+    httpx.delete(
+        f"{fuzz_target.base_url}/admin/faults",
+        headers={"authorization": f"Bearer {fuzz_target.admin_token}"},
+        timeout=10,
+    )

@@ -119,7 +119,7 @@ class FaultAdmin:
             return
         try:
             document = msgspec.json.decode(raw, type=OverrideDocument)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
             self._log.event("faults.shared_file_invalid", level="warning")
             return
         self.state.set_override(Override(document.profile, document.expires_at))

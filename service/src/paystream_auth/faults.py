@@ -123,7 +123,9 @@ def parse_profile(raw: bytes | str) -> FaultProfile:
     """Decode and validate a profile; raise FaultProfileError naming the network and field."""
     try:
         data = msgspec.json.decode(raw)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        # Invalid UTF-8 inside a string is a UnicodeDecodeError, and an untyped decode of
+        # thousands of nested arrays a RecursionError: both are just bad JSON to the caller.
         raise FaultProfileError("not valid JSON") from None
     try:
         profile = msgspec.convert(data, FaultProfile)

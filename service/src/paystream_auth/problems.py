@@ -48,7 +48,7 @@ class Problem(Exception):
             title=_title(self.status, self.slug),
             status=self.status,
             detail=scrub_card_numbers(self.detail),
-            field=self.field,
+            field=scrub_card_numbers(self.field) if self.field is not None else None,
             instance=instance,
         )
 

@@ -89,7 +89,8 @@ def decode_authorize(body: bytes) -> tuple[AuthorizeRequest, Network]:
         request = _DECODER.decode(body)
     except msgspec.ValidationError as exc:
         raise _explain(exc) from None
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        # msgspec raises UnicodeDecodeError (not a DecodeError) for invalid UTF-8 inside a string.
         raise Problem(
             status=400, slug="malformed-json", detail="the body is not valid JSON", field="body"
         ) from None
