@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import secrets
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -49,23 +50,25 @@ def test_a_rotated_admin_token_works_without_a_restart(
 ) -> None:
     mount = tmp_path / "projected"
     mount.mkdir()
-    kubernetes_volume(mount, "2026_01_01", {"admin-token": "old-token", "processor-api-key": "k"})
+    # Generated here: no token-like literal is ever committed, fixtures included.
+    old, new, key = (secrets.token_urlsafe(24) for _ in range(3))
+    kubernetes_volume(mount, "2026_01_01", {"admin-token": old, "processor-api-key": key})
     service = start_service(
         {"PAYSTREAM_SECRETS_DIR": str(mount), "PAYSTREAM_SECRETS_POLL_SECONDS": "0.2"}
     )
     url = f"{service.base_url}/admin/faults"
     pid_before = httpx.get(f"{service.base_url}/health").json()["pid"]
-    assert httpx.get(url, headers={"authorization": "Bearer old-token"}).status_code == 200
-    kubernetes_volume(mount, "2026_01_02", {"admin-token": "new-token", "processor-api-key": "k"})
+    assert httpx.get(url, headers={"authorization": f"Bearer {old}"}).status_code == 200
+    kubernetes_volume(mount, "2026_01_02", {"admin-token": new, "processor-api-key": key})
     assert wait_for(
-        lambda: httpx.get(url, headers={"authorization": "Bearer new-token"}).status_code == 200
+        lambda: httpx.get(url, headers={"authorization": f"Bearer {new}"}).status_code == 200
     )
-    assert httpx.get(url, headers={"authorization": "Bearer old-token"}).status_code == 401
+    assert httpx.get(url, headers={"authorization": f"Bearer {old}"}).status_code == 401
     # The volume vanishing (a botched update) keeps the last good token.
     for link in ("admin-token", "..data"):
         (mount / link).unlink()
     time.sleep(0.5)
-    assert httpx.get(url, headers={"authorization": "Bearer new-token"}).status_code == 200
+    assert httpx.get(url, headers={"authorization": f"Bearer {new}"}).status_code == 200
     assert httpx.get(f"{service.base_url}/readyz").status_code == 200
     health = httpx.get(f"{service.base_url}/health").json()
     assert health["pid"] == pid_before

@@ -176,6 +176,23 @@ def test_a_canary_better_than_stable_affects_nobody() -> None:
     assert cost([end], exposure_start=None).affected_transactions == 0
 
 
+def test_a_better_network_does_not_offset_a_worse_one() -> None:
+    """Visa's canary fails 20 customers beyond stable's ratio; Amex's canary fails 10 fewer than
+    stable's ratio predicts. 20 customers were hurt, not 10."""
+    end = sample(
+        10,
+        {
+            ("stable", "visa", "ok"): 1000,
+            ("canary", "visa", "ok"): 80,
+            ("canary", "visa", "fail"): 20,
+            ("stable", "amex", "ok"): 900,
+            ("stable", "amex", "fail"): 100,
+            ("canary", "amex", "ok"): 100,
+        },
+    )
+    assert cost([end], exposure_start=None).affected_transactions == 20
+
+
 def test_first_canary_traffic_and_rate_report() -> None:
     samples = [
         sample(0, {("stable", "visa", "ok"): 10}),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +13,9 @@ import pytest
 from paystream_ops.vault import contract
 from paystream_ops.vault.policy import read_policy_hcl
 from paystream_ops.vault.values import GENERATED_PATTERN
+
+# A value typed on the command line, generated per run (never a committed literal).
+ARGV_VALUE = "argv-" + secrets.token_hex(12)
 
 pytestmark = pytest.mark.integration
 
@@ -173,9 +177,9 @@ def test_bootstrap_without_values_for_missing_secrets_writes_nothing(
     "extra",
     [
         ["--value", "paystream_" + "x" * 43],
-        ["--secret", "hunter2-hunter2-hunter2"],
-        ["--secrets-file", '{"admin-token": "hunter2-hunter2-hunter2"}'],
-        ["--secrets-file", "admin-token=hunter2-hunter2-hunter2"],
+        ["--secret", ARGV_VALUE],
+        ["--secrets-file", json.dumps({"admin-token": ARGV_VALUE})],
+        ["--secrets-file", f"admin-token={ARGV_VALUE}"],
     ],
 )
 def test_bootstrap_refuses_secret_values_on_the_command_line(
@@ -188,7 +192,7 @@ def test_bootstrap_refuses_secret_values_on_the_command_line(
 
     assert result.exit_code == 2
     assert "refusing a secret value on the command line" in result.stderr
-    assert "hunter2" not in result.stderr and "xxxx" not in result.stderr
+    assert ARGV_VALUE not in result.stderr and "xxxx" not in result.stderr
     assert "paystream/" not in bao.client().mounts()
 
 

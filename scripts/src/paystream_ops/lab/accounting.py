@@ -73,7 +73,9 @@ class Cost:
 
     @property
     def affected_transactions(self) -> int:
-        return max(0, round(sum(n.excess_failures for n in self.per_network)))
+        # Clipped per network: a canary that happens to fail less on Amex does not undo the
+        # customers it failed on Visa.
+        return round(sum(max(0.0, n.excess_failures) for n in self.per_network))
 
     @property
     def canary_requests(self) -> int:

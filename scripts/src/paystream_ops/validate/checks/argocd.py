@@ -87,6 +87,7 @@ def wave(app: K8sObject) -> int | None:
 
 
 def check(ctx: TargetContext) -> Iterator[Problem]:
+    yield from _namespace_first(ctx)
     apps = list(ctx.rendered.of_kind("Application"))
     if not apps:
         return
@@ -102,6 +103,22 @@ def _local_render(ctx: TargetContext, source: dict[str, Any]) -> Rendered | None
     if source.get("repoURL") != ctx.settings.gitops_repo_url or not source.get("path"):
         return None
     return ctx.all_targets.get(str(source["path"]).strip("/"))
+
+
+def _namespace_first(ctx: TargetContext) -> Iterator[Problem]:
+    """A Namespace a target creates must sync no later than anything inside it: Argo CD orders
+    by wave before kind, so an object in an earlier wave is applied into a missing namespace."""
+    for namespace in ctx.rendered.of_kind("Namespace"):
+        own = wave(namespace) or 0
+        for obj in ctx.objects:
+            if namespace_of(obj) == name_of(namespace) and (wave(obj) or 0) < own:
+                yield ctx.problem(
+                    obj,
+                    f"metadata.annotations[{WAVE}]",
+                    f"wave {wave(obj) or 0} syncs before its Namespace {name_of(namespace)} "
+                    f"(wave {own}): Argo CD would apply it into a namespace that does not exist",
+                    NAME,
+                )
 
 
 def _application(ctx: TargetContext, app: K8sObject) -> Iterator[Problem]:
@@ -183,11 +200,15 @@ def _cluster_scoped(ctx: TargetContext, obj: K8sObject) -> bool:
 def _destination(ctx: TargetContext, app: K8sObject, project: K8sObject) -> Iterator[Problem]:
     dest = as_dict(dig(app, "spec", "destination"))
     server, namespace = str(dest.get("server", "")), str(dest.get("namespace", ""))
-    if namespace and not _allowed(project, server, namespace):
+    # An empty namespace is matched against the project's globs like any other (Argo CD's
+    # isDestinationMatched): only `namespace: "*"` admits it, so an Application that omits it
+    # under a project with named namespaces never syncs (InvalidSpecError).
+    if not _allowed(project, server, namespace):
+        shown = f"namespace {namespace}" if namespace else "an empty namespace"
         yield ctx.problem(
             app,
             "spec.destination",
-            f"{server} namespace {namespace} is not a destination of AppProject {name_of(project)}",
+            f"{server} {shown} is not a destination of AppProject {name_of(project)}",
             NAME,
         )
     whitelist = {

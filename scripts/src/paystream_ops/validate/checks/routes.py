@@ -5,7 +5,10 @@
   report the route OutOfSync forever (and fight the plugin over it);
 - POST /v1/authorize has an explicit timeout (no retries: the standard channel has no retry
   field, see the istiod check in ``argocd``);
-- a route attached to an ingress Gateway never routes /admin or /metrics.
+- a route attached to an ingress Gateway never routes /admin or /metrics;
+- in a namespace enrolled in a waypoint, every Service is a targetRef of an AuthorizationPolicy
+  (the waypoint applies only the policies bound to the Service a request is addressed to, so
+  an unbound `-stable`/`-canary` Service would be open to the whole mesh).
 """
 
 from __future__ import annotations
@@ -15,7 +18,17 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from paystream_ops.validate.checks import TargetContext
-from paystream_ops.validate.model import K8sObject, Problem, as_dict, as_list, dig, group_of
+from paystream_ops.validate.model import (
+    K8sObject,
+    Problem,
+    as_dict,
+    as_list,
+    dig,
+    group_of,
+    labels_of,
+    name_of,
+    namespace_of,
+)
 
 NAME = "routes"
 GATEWAY_GROUP = "gateway.networking.k8s.io"
@@ -34,6 +47,31 @@ def check(ctx: TargetContext) -> Iterator[Problem]:
         yield from _authorize_timeouts(ctx, route)
         if _is_ingress(ctx, route):
             yield from _ingress_paths(ctx, route)
+    yield from _services_behind_waypoint_have_policy(ctx)
+
+
+def _services_behind_waypoint_have_policy(ctx: TargetContext) -> Iterator[Problem]:
+    enrolled = {
+        name_of(ns)
+        for ns in ctx.rendered.of_kind("Namespace")
+        if labels_of(ns).get("istio.io/use-waypoint")
+    }
+    bound = {
+        (namespace_of(policy), str(as_dict(ref).get("name")))
+        for policy in ctx.rendered.of_kind("AuthorizationPolicy")
+        for ref in as_list(dig(policy, "spec", "targetRefs"))
+        if as_dict(ref).get("kind") == "Service"
+    }
+    for service in ctx.rendered.of_kind("Service"):
+        key = (namespace_of(service), name_of(service))
+        if key[0] in enrolled and key not in bound:
+            yield ctx.problem(
+                service,
+                "metadata.name",
+                "behind the waypoint but no AuthorizationPolicy targets it: any workload in "
+                "the mesh may call it",
+                NAME,
+            )
 
 
 def _explicit_defaults(ctx: TargetContext, obj: K8sObject) -> Iterator[Problem]:
