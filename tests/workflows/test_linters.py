@@ -58,7 +58,15 @@ def actionlint(*paths: Path) -> subprocess.CompletedProcess[str]:
 
 def zizmor(*paths: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [tool("zizmor"), "--offline", "--no-progress", "--format", "plain", *map(str, paths)],
+        [
+            tool("zizmor"),
+            "--offline",
+            "--persona=auditor",
+            "--no-progress",
+            "--format",
+            "plain",
+            *map(str, paths),
+        ],
         cwd=REPO,
         capture_output=True,
         text=True,
