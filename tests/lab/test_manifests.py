@@ -59,6 +59,12 @@ def test_plan_has_the_steps_background_and_deadline_scaled() -> None:
     assert plan.progress_deadline_abort is True
 
 
+def test_min_ready_seconds_is_scaled_and_defaults_to_zero() -> None:
+    assert load().plan.min_ready_seconds == 0.0
+    ready = mutated(lambda o: _rollout(o)["spec"].update(minReadySeconds=20))
+    assert load(ready).plan.min_ready_seconds == 2.0
+
+
 def test_step_analysis_args_resolve_hashes_field_refs_and_defaults() -> None:
     manifests = load()
     specs = metric_specs(manifests.step_analyses[1], manifests, CONTEXT)
@@ -176,6 +182,10 @@ INVALID_READ = {
             3, {"pause": {"duration": "soon"}}
         ),
         "steps[3].pause.duration",
+    ),
+    "negative minReadySeconds": (
+        lambda o: _rollout(o)["spec"].update(minReadySeconds=-5),
+        "spec.minReadySeconds: expected seconds",
     ),
     "secret arg": (
         lambda o: _rollout(o)["spec"]["strategy"]["canary"]["analysis"]["args"].append(

@@ -306,7 +306,11 @@ def read_manifests(objects: Sequence[K8sObject], source: str, time_scale: float)
         raise UserError(
             f"{where}: spec.progressDeadlineSeconds: expected seconds, got {deadline!r}"
         )
+    min_ready = spec.get("minReadySeconds", 0)
+    if isinstance(min_ready, bool) or not isinstance(min_ready, int) or min_ready < 0:
+        raise UserError(f"{where}: spec.minReadySeconds: expected seconds, got {min_ready!r}")
     plan = RolloutPlan(
+        min_ready_seconds=float(min_ready) / time_scale,
         steps=tuple(steps),
         background_templates=background.template_names if background else (),
         background_starting_step=starting_step,

@@ -68,6 +68,8 @@ class RolloutPlan:
     background_starting_step: int = 0
     progress_deadline_seconds: float = DEFAULT_PROGRESS_DEADLINE_SECONDS
     progress_deadline_abort: bool = False
+    # The canary counts as available after being ready this long (spec.minReadySeconds).
+    min_ready_seconds: float = 0.0
 
     @property
     def has_background(self) -> bool:

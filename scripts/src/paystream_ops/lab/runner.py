@@ -492,6 +492,8 @@ class Lab:
             next_chart = rollout_start
             next_ready = rollout_start
             ready = False
+            # Argo Rollouts shifts traffic only to available pods: ready for minReadySeconds.
+            ready_since: float | None = None
             seen_events = 0
             step_changes: list[tuple[float, str]] = [(0.0, machine.current_step_text)]
             last_step = machine.step_index
@@ -504,7 +506,12 @@ class Lab:
                         f"({machine.current_step_text}); raise --max-seconds or check the steps"
                     )
                 if now >= next_ready:
-                    ready = _is_ready(client, canary)
+                    is_ready = _is_ready(client, canary)
+                    ready_since = (ready_since or now) if is_ready else None
+                    ready = (
+                        ready_since is not None
+                        and now - ready_since >= self.manifests.plan.min_ready_seconds
+                    )
                     next_ready = now + READY_POLL_SECONDS
                 machine.reconcile(now, ready, measure)
                 generator.set_weight(machine.traffic_weight if ready else 0)
