@@ -390,37 +390,29 @@ class Lab:
         base_env = manifest_env(self.manifests, options.objects)
         with contextlib.ExitStack() as stack, self._workdir() as workdir:
             client = stack.enter_context(httpx.Client())
-            stable = ServiceProcess(
-                env=service_env(
-                    base_env,
-                    scenario.stable,
-                    role="stable",
-                    hash_=self.stable_hash,
-                    time_scale=self.scale,
-                    seed=options.seed * 2 + 1,
-                    secrets_dir=write_secrets(
-                        workdir / "secrets-stable", scenario.stable.missing_secrets
+
+            def instance(role: str, hash_: str, offset: int, port: int = 0) -> ServiceProcess:
+                """One role's service process: its fault profile, pod-template hash and seed."""
+                config = scenario.stable if role == "stable" else scenario.canary
+                return ServiceProcess(
+                    env=service_env(
+                        base_env,
+                        config,
+                        role=role,
+                        hash_=hash_,
+                        time_scale=self.scale,
+                        seed=options.seed * 2 + offset,
+                        secrets_dir=write_secrets(
+                            workdir / f"secrets-{role}", config.missing_secrets
+                        ),
                     ),
-                ),
-                log_path=workdir / "stable.log",
-                extra_args=("--loop", "uvloop"),
-            )
-            canary = ServiceProcess(
-                env=service_env(
-                    base_env,
-                    scenario.canary,
-                    role="canary",
-                    hash_=self.canary_hash,
-                    time_scale=self.scale,
-                    seed=options.seed * 2 + 2,
-                    secrets_dir=write_secrets(
-                        workdir / "secrets-canary", scenario.canary.missing_secrets
-                    ),
-                ),
-                log_path=workdir / "canary.log",
-                extra_args=("--loop", "uvloop"),
-                port=free_port(),
-            )
+                    log_path=workdir / f"{role}.log",
+                    extra_args=("--loop", "uvloop"),
+                    port=port,
+                )
+
+            stable = instance("stable", self.stable_hash, 1)
+            canary = instance("canary", self.canary_hash, 2, free_port())
             stack.callback(stable.stop, 5.0)
             try:
                 stable.start(timeout_seconds=30.0)
