@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import sys
 from pathlib import Path
 
 from paystream_ops.errors import UserError
@@ -25,3 +27,15 @@ def overlay_dir(env: str, root: Path | None = None) -> Path:
     if env not in ENVIRONMENTS:
         raise UserError(f"unknown environment {env!r}: expected one of {', '.join(ENVIRONMENTS)}")
     return repo_root(root) / "overlays" / env
+
+
+def pinned_tool(name: str) -> str:
+    """A tool the lock file pins (kubectl, trivy, ...): this environment's bin directory first,
+    then PATH; missing is a one-line error that says how to install it."""
+    pinned = Path(sys.executable).parent / name
+    if pinned.exists():
+        return str(pinned)
+    found = shutil.which(name)
+    if found is None:
+        raise UserError(f"{name} not found: run `make setup` (it installs the pinned {name})")
+    return found

@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from paystream_ops.errors import UserError
+from paystream_ops.paths import pinned_tool
 
 K8sObject = dict[str, Any]
 
 
 def kubectl_binary() -> str:
     """The pinned kubectl from this environment's bin directory, falling back to PATH."""
-    pinned = Path(sys.executable).parent / "kubectl"
-    if pinned.exists():
-        return str(pinned)
-    found = shutil.which("kubectl")
-    if found is None:
-        raise UserError("kubectl not found: run `make setup` (it installs the pinned kubectl)")
-    return found
+    return pinned_tool("kubectl")
 
 
 def render_to_text(path: Path) -> str:

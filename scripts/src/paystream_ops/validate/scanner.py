@@ -10,9 +10,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
-import shutil
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -22,6 +20,7 @@ from typing import Any
 import yaml
 
 from paystream_ops.errors import UserError
+from paystream_ops.paths import pinned_tool
 from paystream_ops.validate.model import K8sObject, Problem, Rendered, obj_id
 from paystream_ops.validate.waivers import WAIVERS_FILE, Waiver
 
@@ -39,13 +38,7 @@ class Finding:
 
 
 def trivy_binary() -> str:
-    pinned = Path(sys.executable).parent / "trivy"
-    if pinned.exists():
-        return str(pinned)
-    found = shutil.which("trivy")
-    if found is None:
-        raise UserError("trivy not found: run `make setup` (it installs the pinned trivy)")
-    return found
+    return pinned_tool("trivy")
 
 
 def scannable(obj: K8sObject) -> K8sObject:
