@@ -59,6 +59,12 @@ def _series() -> list[dict[str, str]]:
         # Mastercard: healthy on both sides.
         _counter(req, CANARY, 'network="mastercard", outcome="approved"', 30),
         _counter(req, STABLE, 'network="mastercard", outcome="approved"', 300),
+        # Amex: both fail, the canary twice as often (2 vs 1 in 30): 3.3 points worse, but at
+        # this count still within what chance gives, so the excess score stays under its bar.
+        _counter(req, CANARY, 'network="amex", outcome="approved"', 28),
+        _counter(req, CANARY, 'network="amex", outcome="processor_error"', 2),
+        _counter(req, STABLE, 'network="amex", outcome="approved"', 290),
+        _counter(req, STABLE, 'network="amex", outcome="processor_error"', 10),
         # Discover: the canary saw 6 requests a minute, below min-requests: not enough data.
         _counter(req, CANARY, 'network="discover", outcome="approved"', 1),
         _counter(req, STABLE, 'network="discover", outcome="approved"', 50),
@@ -121,25 +127,47 @@ def test_analysis_queries_judge_each_network_on_its_own(repo_root: Path, tmp_pat
     # minute; the ratios are the same for any window); stable's is 0.05 s, floored to 0.25 s.
     p99 = 0.05 + 2.45 * (0.99 * 180 - 168) / 12
     nan = float("nan")
+
+    # The excess score over one window, (Fc - Nc Fs / Ns) / sqrt(Nc (Fc + Fs) / (Nc + Ns)
+    # (1 + Nc / Ns) + 1): Visa's canary failed `steps` times of 31 x steps where stable's ratio
+    # (0 of 300 x steps) predicts none; Amex's 2 x steps of 30 x steps where stable's (10 of
+    # 300 x steps) predicts steps.
+    def score(fc: float, nc: float, fs: float, ns: float) -> float:
+        return float((fc - nc * fs / ns) / (nc * (fc + fs) / (nc + ns) * (1 + nc / ns) + 1) ** 0.5)
+
+    s = steps
+    visa_score, amex_score = score(s, 31 * s, 0, 300 * s), score(2 * s, 30 * s, 10 * s, 300 * s)
+    bar = float(args["max-failure-excess-score"])
+    assert amex_score < bar < visa_score, (amex_score, bar, visa_score)
     cases = (
         _exact(
-            queries["failure-ratio-delta"], {"visa": 6 / 186, "mastercard": 0.0, "discover": nan}
+            queries["failure-ratio-delta"],
+            {"visa": 6 / 186, "mastercard": 0.0, "amex": 2 / 30 - 10 / 300, "discover": nan},
+        )
+        + _exact(
+            queries["failure-excess-score"],
+            {"visa": visa_score, "mastercard": 0.0, "amex": amex_score, "discover": nan},
         )
         + _exact(queries["p99-vs-slo"], {"visa": p99})
         + _exact(queries["p99-vs-stable"], {"visa": p99 / float(args["p99-floor-seconds"])})
         # Before the canary has served anything: an empty result (len(result) == 0).
         + [
             {
-                "expr": queries["failure-ratio-delta"].replace(CANARY, "n0ne"),
+                "expr": queries[name].replace(CANARY, "n0ne"),
                 "eval_time": "5m",
                 "exp_samples": [],
             }
+            for name in ("failure-ratio-delta", "failure-excess-score")
         ]
     )
+    _promtool(tmp_path, _series(), cases)
+
+
+def _promtool(tmp_path: Path, series: list[dict[str, str]], cases: list[dict[str, Any]]) -> None:
     tests = {
         "rule_files": [],
         "evaluation_interval": "10s",
-        "tests": [{"interval": "10s", "input_series": _series(), "promql_expr_test": cases}],
+        "tests": [{"interval": "10s", "input_series": series, "promql_expr_test": cases}],
     }
     path = tmp_path / "analysis_test.yaml"
     path.write_text(yaml.safe_dump(tests, sort_keys=False))
@@ -147,3 +175,32 @@ def test_analysis_queries_judge_each_network_on_its_own(repo_root: Path, tmp_pat
         ["promtool", "test", "rules", str(path)], capture_output=True, text=True, check=False
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.integration
+def test_a_stable_with_little_traffic_left_cannot_make_a_healthy_canary_fail(
+    repo_root: Path, tmp_path: Path
+) -> None:
+    """At 100% weight stable's window empties: its few requests and no failures must not turn
+    the canary's everyday failures (1 in 300) into a significant excess. The first version of
+    the score took stable's ratio as exact and falsely aborted a healthy lab run this way."""
+    if shutil.which("promtool") is None:
+        pytest.skip("promtool not installed (`make setup`)")
+    template = _template(repo_root)
+    args = {a["name"]: a.get("value", "") for a in template["spec"]["args"]}
+    queries = _filled(template)
+    req = "paystream_auth_requests_total"
+    series = [
+        _counter(req, CANARY, 'network="visa", outcome="approved"', 299),
+        _counter(req, CANARY, 'network="visa", outcome="timeout"', 1),
+        _counter(req, STABLE, 'network="visa", outcome="approved"', 10),
+    ]
+    s = _window_steps(args["window"])
+    fc, nc, ns = s, 300 * s, 10 * s
+    score = fc / (nc * fc / (nc + ns) * (1 + nc / ns) + 1) ** 0.5
+    bar = float(args["max-failure-excess-score"])
+    assert score < 1 < bar < fc, (score, bar)  # exact stable ratio (0) would have said `fc`
+    cases = _exact(queries["failure-excess-score"], {"visa": score}) + _exact(
+        queries["failure-ratio-delta"], {"visa": 1 / 300}
+    )
+    _promtool(tmp_path, series, cases)

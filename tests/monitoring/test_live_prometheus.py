@@ -237,7 +237,7 @@ def test_every_promql_expression_parses_and_reads_live_data(live: Live, root: Pa
     expressions = live.expressions(root)
     kinds = {e.kind for e in expressions}
     assert kinds == {"record", "alert", "analysis", "panel", "annotation", "variable"}
-    assert sum(e.kind == "analysis" for e in expressions) == 3
+    assert sum(e.kind == "analysis" for e in expressions) == 4
     findings = check(expressions, live.prometheus.query)
     assert not findings, f"{len(findings)} of {len(expressions)} expressions:\n" + _report(findings)
 
@@ -254,6 +254,18 @@ def test_the_canary_fault_is_what_the_analysis_and_the_alert_see(live: Live, roo
     assert delta["visa"] > 0.05, delta
     assert delta["discover"] > 0.5, delta
     assert abs(delta["mastercard"]) < 0.05, delta
+    score = {
+        s["metric"]["network"]: float(s["value"][1])
+        for s in live.prometheus.query(analysis["failure-excess-score"].expr)
+    }
+    template = next(o for o in live.objects if o["kind"] == "AnalysisTemplate")
+    bar = float(
+        next(
+            a["value"] for a in template["spec"]["args"] if a["name"] == "max-failure-excess-score"
+        )
+    )
+    assert score["visa"] > bar, score  # one strike: this measurement alone aborts
+    assert abs(score["mastercard"]) < bar, score
     canary_alert = next(
         r
         for r in rules(rule_files(live.objects))
