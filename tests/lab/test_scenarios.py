@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from pathlib import Path
 from typing import Any
 
 import msgspec
 import pytest
 from paystream_ops.cli import main
+from paystream_ops.lab.accounting import Cost
 from paystream_ops.lab.phases import Phase
 from paystream_ops.lab.progress import Progress
 from paystream_ops.lab.rollout import Verdict
@@ -37,34 +39,24 @@ def run_scenario(name: str, objects: list[dict[str, Any]]) -> LabResult:
 
 
 def test_incident_aborts_at_the_first_analysis_with_a_handful_affected(tmp_path: Path) -> None:
-    # A second seed only when the first misses, and both are reported: about 1 suite run in 7
-    # has shown a first measurement with almost none of the canary's Visa timeouts (an open
-    # investigation, see the stop notes). Two misses in a row still fail the test.
-    misses: list[dict[str, Any]] = []
-    for seed in ("1", "2"):
-        report_dir = tmp_path / f"report-{seed}"
-        json_path = tmp_path / f"incident-{seed}.json"
-        code = main(
-            [
-                "lab",
-                "--scenario",
-                "incident-visa-timeouts",
-                "--overlay",
-                "prod",
-                "--seed",
-                seed,
-                "--quiet",
-                "--json",
-                str(json_path),
-                "--report",
-                str(report_dir),
-            ]
-        )
-        data = json.loads(json_path.read_text())
-        if code == 0:
-            break
-        misses.append({k: data.get(k) for k in ("seed", "analysis_intervals_to_decision")})
-    assert code == 0, (misses, data)
+    report_dir = tmp_path / "report"
+    json_path = tmp_path / "incident.json"
+    code = main(
+        [
+            "lab",
+            "--scenario",
+            "incident-visa-timeouts",
+            "--overlay",
+            "prod",
+            "--quiet",
+            "--json",
+            str(json_path),
+            "--report",
+            str(report_dir),
+        ]
+    )
+    data = json.loads(json_path.read_text())
+    assert code == 0, data
     assert data["verdict"] == "aborted"
     assert data["decided_at_step"] == 1  # the first analysis step (or its background twin)
     assert data["affected_transactions"] <= 50
@@ -72,7 +64,10 @@ def test_incident_aborts_at_the_first_analysis_with_a_handful_affected(tmp_path:
     assert data["deciding_metrics"]
     assert data["rate"]["sustained"], data["rate"]
     visa = next(n for n in data["per_network"] if n["network"] == "visa")
-    assert visa["canary_failures"] > 0 and visa["stable_failures"] == 0
+    # The baseline fails a few of stable's too; the canary's 3% stands far above them.
+    stable_ratio = visa["stable_failures"] / visa["stable_requests"]
+    assert 0 < stable_ratio < 0.01
+    assert visa["canary_failures"] / visa["canary_requests"] > stable_ratio + 0.01
     assert {m["phase"] for m in data["measurements"]} >= {"Failed"}
     for key in ("verdict", "decided_at_step", "deciding_metrics", "canary_exposure_seconds"):
         assert key in data
@@ -84,11 +79,20 @@ def test_incident_aborts_at_the_first_analysis_with_a_handful_affected(tmp_path:
     assert "How this run differs from a cluster" in markdown
 
 
+def within_chance(cost: Cost) -> bool:
+    """Affected transactions a canary identical to stable can score by chance: the clipped
+    per-network noise of the everyday baseline, a few standard deviations at most."""
+    expected = sum(n.expected_canary_failures for n in cost.per_network)
+    return cost.affected_transactions <= 3 * math.sqrt(expected) + 3
+
+
 def test_healthy_release_is_promoted_through_every_step(prod_objects: list[dict[str, Any]]) -> None:
     result = run_scenario("healthy", prod_objects)
     assert result.verdict is Verdict.PROMOTED, result.outcome
     assert result.matched_expectation
-    assert result.cost.affected_transactions == 0
+    # The baseline made both sides fail now and then, and the analysis still promoted.
+    assert all(n.stable_failures > 0 for n in result.cost.per_network), result.cost
+    assert within_chance(result.cost), result.cost
     step_measurements = [r for r in result.measurements if r.analysis.startswith("step")]
     assert step_measurements
     assert not any(r.measurement.phase is Phase.FAILED for r in step_measurements)
@@ -101,7 +105,7 @@ def test_latency_regression_on_one_network_is_aborted_on_p99(
     result = run_scenario("latency-regression", prod_objects)
     assert result.verdict is Verdict.ABORTED, result.outcome
     assert any(name.startswith("p99") for name in result.outcome.deciding_metrics)
-    assert result.cost.affected_transactions == 0  # slow, not failed
+    assert within_chance(result.cost), result.cost  # slow, not failed
 
 
 def test_error_burst_on_one_network_is_aborted_on_failure_ratio(
@@ -109,9 +113,9 @@ def test_error_burst_on_one_network_is_aborted_on_failure_ratio(
 ) -> None:
     result = run_scenario("error-burst", prod_objects)
     assert result.verdict is Verdict.ABORTED, result.outcome
-    assert "failure-ratio-delta" in result.outcome.deciding_metrics
+    assert {"failure-ratio-delta", "failure-excess-score"} & set(result.outcome.deciding_metrics)
     amex = next(n for n in result.cost.per_network if n.network == "amex")
-    assert amex.canary_failures > 0
+    assert amex.canary_failures > amex.expected_canary_failures + 5
 
 
 def test_canary_that_never_starts_is_aborted_by_the_progress_deadline(

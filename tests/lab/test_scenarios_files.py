@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import jsonschema
+import msgspec
 import pytest
 import yaml
 from paystream_ops.errors import UserError
@@ -63,6 +64,30 @@ def test_the_incident_carries_its_fault_as_the_service_reads_it() -> None:
     scenario, _ = load_scenario("incident-visa-timeouts")
     assert json.loads(faults_json(scenario.canary) or "") == {"visa": {"timeout_rate": 0.03}}
     assert faults_json(scenario.stable) is None
+    # Started with the everyday baseline under both: the canary's 3% comes on top of it.
+    baseline = json.loads(msgspec.json.encode(scenario.baseline))
+    assert json.loads(faults_json(scenario.release("stable")) or "") == baseline
+    canary = json.loads(faults_json(scenario.release("canary")) or "")
+    assert canary["visa"]["timeout_rate"] == pytest.approx(0.03 + baseline["visa"]["timeout_rate"])
+    assert canary["visa"]["error_rate"] == baseline["visa"]["error_rate"]
+    assert canary["amex"] == baseline["amex"]
+
+
+def test_a_release_field_other_than_a_rate_replaces_the_baseline() -> None:
+    scenario = parse_scenario(
+        BASE + "baseline: {visa: {decline_rate: 0.06, added_latency_ms: 5}}\n"
+        "canary: {faults: {visa: {decline_rate: 0.5, added_latency_ms: 10}}}\n",
+        "f.yaml",
+    )
+    assert json.loads(faults_json(scenario.release("canary")) or "") == {
+        "visa": {"added_latency_ms": 15.0, "decline_rate": 0.5}
+    }
+
+
+def test_a_raw_profile_gets_no_baseline() -> None:
+    scenario, _ = load_scenario("crash-on-start")
+    assert scenario.baseline.items()
+    assert faults_json(scenario.release("canary")) == scenario.canary.faults_json
 
 
 BASE = "name: x\ndescription: d\nexpect: {verdict: aborted}\n"
@@ -79,6 +104,15 @@ BASE = "name: x\ndescription: d\nexpect: {verdict: aborted}\n"
         (
             BASE + "canary: {faults: {visa: {timeout_rate: 3}}}\n",
             "f.yaml: canary.faults.visa.timeout_rate: expected 0..1",
+        ),
+        (
+            BASE + "baseline: {visa: {error_rate: 2}}\ncanary: {}\n",
+            "f.yaml: baseline.visa.error_rate: expected 0..1",
+        ),
+        (
+            BASE + "baseline: {visa: {error_rate: 0.6}}\n"
+            "canary: {faults: {visa: {timeout_rate: 0.6}}}\n",
+            "f.yaml: canary.faults.visa: timeout_rate + error_rate, with the baseline's",
         ),
         (
             BASE + "canary: {faults: {visa: {timout_rate: 0.1}}}\n",

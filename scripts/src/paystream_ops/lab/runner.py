@@ -270,7 +270,7 @@ class Lab:
         template_text = repr(self.manifests.rollout["spec"].get("template"))
         self.stable_hash = pod_template_hash(template_text + "stable")
         self.canary_hash = pod_template_hash(
-            template_text + repr(options.scenario.canary) + "canary"
+            template_text + repr(options.scenario.release("canary")) + "canary"
         )
         self.prometheus_port = free_port()
         self.context = LabContext(
@@ -393,7 +393,7 @@ class Lab:
 
             def instance(role: str, hash_: str, offset: int, port: int = 0) -> ServiceProcess:
                 """One role's service process: its fault profile, pod-template hash and seed."""
-                config = scenario.stable if role == "stable" else scenario.canary
+                config = scenario.release("stable" if role == "stable" else "canary")
                 return ServiceProcess(
                     env=service_env(
                         base_env,
@@ -439,7 +439,7 @@ class Lab:
                 float(
                     service_env(
                         base_env,
-                        scenario.stable,
+                        scenario.release("stable"),
                         role="stable",
                         hash_="",
                         time_scale=self.scale,

@@ -86,14 +86,56 @@ class Expect(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
 
 
 class Scenario(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """A release, the traffic it meets and the verdict it must get.
+
+    `baseline`: the card networks' everyday failures, carried by both stable and canary (real
+    networks time out and error now and then; without it a healthy canary could never be
+    falsely aborted, and "no false abort" would prove nothing). A release's own `faults` come
+    on top: `added_latency_ms`, `timeout_rate` and `error_rate` add to the baseline's, any
+    other field the release sets replaces it. A release given as `faults_json` gets none.
+    """
+
     name: str
     description: str
     expect: Expect
     canary: Release
     stable: Release = msgspec.field(default_factory=Release)
+    baseline: FaultProfile = msgspec.field(default_factory=FaultProfile)
     traffic: Traffic = msgspec.field(default_factory=Traffic)
     time_scale: float = 10.0  # default compression; --time-scale overrides
     seed: int = 1
+
+    def release(self, role: Literal["stable", "canary"]) -> Release:
+        """The release as the lab starts it: its own faults on top of the baseline."""
+        return with_baseline(self.stable if role == "stable" else self.canary, self.baseline)
+
+
+_ADDED_FIELDS: tuple[str, ...] = ("added_latency_ms", "timeout_rate", "error_rate")
+
+
+def _on_top(base: NetworkFaults, own: NetworkFaults) -> NetworkFaults:
+    values: dict[str, float | None] = {}
+    for name in NetworkFaults.__struct_fields__:
+        mine, theirs = getattr(own, name), getattr(base, name)
+        if name in _ADDED_FIELDS and mine is not None and theirs is not None:
+            values[name] = mine + theirs
+        else:
+            values[name] = mine if mine is not None else theirs
+    return NetworkFaults(**values)
+
+
+def with_baseline(release: Release, baseline: FaultProfile) -> Release:
+    """`release` with `baseline` under its own faults (pure; see `Scenario`)."""
+    if release.faults_json is not None or not baseline.items():
+        return release
+    merged: dict[str, NetworkFaults | None] = {}
+    for network in NETWORKS:
+        base, own = getattr(baseline, network), getattr(release.faults, network)
+        if base is not None and own is not None:
+            merged[network] = _on_top(base, own)
+        else:
+            merged[network] = own if own is not None else base
+    return msgspec.structs.replace(release, faults=FaultProfile(**merged))
 
 
 def _field_path(message: str) -> tuple[str, str]:
@@ -118,21 +160,34 @@ def _check(scenario: Scenario, where: str) -> None:
     total = sum(traffic.card_mix.values())
     if abs(total - 1.0) > 1e-6:
         raise UserError(f"{where}: traffic.card_mix: shares add up to {total:g}, expected 1")
-    for role, release in (("canary", scenario.canary), ("stable", scenario.stable)):
+    for role, release in (
+        ("canary", scenario.canary),
+        ("stable", scenario.stable),
+        ("baseline", Release(faults=scenario.baseline)),
+    ):
+        prefix = "baseline" if role == "baseline" else f"{role}.faults"
         if release.faults.items() and release.faults_json is not None:
             raise UserError(f"{where}: {role}: set faults or faults_json, not both")
         for network, faults in release.faults.items():
             for field in ("slow_rate", "timeout_rate", "error_rate", "decline_rate"):
                 value = getattr(faults, field)
                 if value is not None and not 0.0 <= value <= 1.0:
-                    raise UserError(f"{where}: {role}.faults.{network}.{field}: expected 0..1")
+                    raise UserError(f"{where}: {prefix}.{network}.{field}: expected 0..1")
             for field in ("added_latency_ms", "slow_latency_ms"):
                 value = getattr(faults, field)
                 if value is not None and value < 0:
-                    raise UserError(f"{where}: {role}.faults.{network}.{field}: expected >= 0")
+                    raise UserError(f"{where}: {prefix}.{network}.{field}: expected >= 0")
         for key in release.env:
             if not key.startswith("PAYSTREAM_"):
                 raise UserError(f"{where}: {role}.env.{key}: only PAYSTREAM_* variables")
+    roles: tuple[Literal["canary", "stable"], ...] = ("canary", "stable")
+    for role in roles:
+        for network, faults in scenario.release(role).faults.items():
+            if (faults.timeout_rate or 0.0) + (faults.error_rate or 0.0) > 1.0:
+                raise UserError(
+                    f"{where}: {role}.faults.{network}: timeout_rate + error_rate, with the "
+                    "baseline's, must not exceed 1"
+                )
 
 
 def parse_scenario(text: str, where: str) -> Scenario:
