@@ -6,9 +6,11 @@ Definitions (also in DESIGN.md, "The canary lab"):
   (4xx) are answers, not failures.
 - *Affected transactions* are the canary's failures beyond what stable would have produced for
   the same requests: for each network n, canary failures F_c,n minus canary requests N_c,n times
-  stable's failure ratio r_s,n over the same period; summed over networks, rounded, and never
-  below zero. A canary identical to stable therefore scores about 0 (noise both ways cancels in
-  the sum), and a canary that times out 3% of Visa scores about 3% of its Visa requests.
+  stable's failure ratio r_s,n over the same period, clipped at zero per network (fewer
+  failures on Amex never offset customers failed on Visa), summed and rounded. A canary
+  identical to stable therefore scores a few (the positive half of each network's noise: the
+  count errs towards too many), and a canary that times out 3% of Visa scores about 3% of its
+  Visa requests.
 - *Canary exposure* runs from the first moment the canary receives traffic to the moment it
   stops (abort) or becomes the stable version (promotion); a paused canary is still exposed when
   the lab stops, and the report says so.
