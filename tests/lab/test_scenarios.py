@@ -108,7 +108,7 @@ def test_latency_regression_on_one_network_is_aborted_on_p99(
     assert within_chance(result.cost), result.cost  # slow, not failed
 
 
-def test_error_burst_on_one_network_is_aborted_on_failure_ratio(
+def test_error_burst_on_one_network_is_aborted_on_its_failures(
     prod_objects: list[dict[str, Any]],
 ) -> None:
     result = run_scenario("error-burst", prod_objects)
