@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from paystream_ops.errors import UserError
@@ -391,9 +391,11 @@ class Lab:
         with contextlib.ExitStack() as stack, self._workdir() as workdir:
             client = stack.enter_context(httpx.Client())
 
-            def instance(role: str, hash_: str, offset: int, port: int = 0) -> ServiceProcess:
+            def instance(
+                role: Literal["stable", "canary"], hash_: str, offset: int, port: int = 0
+            ) -> ServiceProcess:
                 """One role's service process: its fault profile, pod-template hash and seed."""
-                config = scenario.release("stable" if role == "stable" else "canary")
+                config = scenario.release(role)
                 return ServiceProcess(
                     env=service_env(
                         base_env,
