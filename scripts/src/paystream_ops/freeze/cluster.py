@@ -9,7 +9,7 @@ from typing import Any
 
 from paystream_ops.errors import UserError
 from paystream_ops.freeze.syncwindows import AppRef, SyncWindow, matching, project_windows
-from paystream_ops.render import render
+from paystream_ops.gitops.render_tree import APPLICATION_DIRS, Target, render_target
 
 K8sObject = dict[str, Any]
 
@@ -60,12 +60,29 @@ def source_paths(app: K8sObject) -> set[str]:
 
 
 def load_cluster(tree: Path, env: str) -> Cluster:
-    """Render `clusters/<env>` of a checkout with the pinned kubectl."""
+    """`clusters/<env>` of a checkout as Argo CD sees it: rendered (kustomize, or a plain folder
+    of YAML), plus the Applications that its app-of-apps roots deploy from other folders."""
     rel = f"clusters/{env}"
-    folder = tree / rel
-    if not (folder / "kustomization.yaml").is_file():
-        raise UserError(f"{rel}: no kustomization.yaml, so no AppProject to read sync windows from")
-    return Cluster.from_objects(env, rel, render(folder))
+    if not (tree / rel).is_dir():
+        raise UserError(f"{rel}: no such folder, so no AppProject to read sync windows from")
+    objects = render_target(tree, Target(rel), "HEAD")
+    seen = {rel}
+    pending = [o for o in objects if o.get("kind") == "Application"]
+    while pending:
+        for path in sorted(source_paths(pending.pop())):
+            # Only app-of-apps folders hold Applications; an overlay is not worth rendering.
+            if (
+                path in seen
+                or path.split("/")[0] not in APPLICATION_DIRS
+                or not (tree / path).is_dir()
+            ):
+                continue
+            seen.add(path)
+            children = render_target(tree, Target(path), "HEAD")
+            apps = [o for o in children if o.get("kind") == "Application"]
+            objects += apps
+            pending += apps
+    return Cluster.from_objects(env, rel, objects)
 
 
 def service_application(cluster: Cluster) -> K8sObject:
