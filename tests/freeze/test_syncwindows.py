@@ -226,6 +226,13 @@ def test_intervals_agree_with_is_active_minute_by_minute_around_both_changes() -
                 t += timedelta(minutes=1)
 
 
+def test_two_windows_opening_at_one_instant_cover_it_if_one_was_already_active() -> None:
+    start, end = utc(2027, 11, 26, 5), utc(2027, 11, 30, 5)
+    both = [Interval(start, end), Interval(start, end, start_closed=True)]
+    assert uncovered(both, start, end) is None
+    assert uncovered([Interval(start, end), Interval(start, end)], start, end) == start
+
+
 def test_uncovered_finds_the_first_gap_and_the_unguarded_start_instant() -> None:
     start, end = utc(2026, 11, 27, 5), utc(2026, 12, 1, 5)
     assert uncovered([Interval(utc(2026, 11, 26, 5), utc(2026, 12, 1, 5))], start, end) is None

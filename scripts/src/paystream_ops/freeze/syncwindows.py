@@ -310,7 +310,8 @@ def merge(intervals: Iterable[Interval]) -> list[Interval]:
             iv.start < merged[-1].end or (iv.start == merged[-1].end and iv.start_closed)
         ):
             last = merged[-1]
-            merged[-1] = Interval(last.start, max(last.end, iv.end), last.start_closed)
+            closed = last.start_closed or (iv.start == last.start and iv.start_closed)
+            merged[-1] = Interval(last.start, max(last.end, iv.end), closed)
         else:
             merged.append(iv)
     return merged
