@@ -178,3 +178,24 @@ def test_the_real_prod_project_refuses_a_promotion_at_black_friday_noon(
     assert main(["bump", "prod", "--image", image, "--repo", str(clone)]) == 0
     undo = rollback(clone, "prod", now=BLACK_FRIDAY_NOON)
     assert undo.freeze is not None and undo.freeze.frozen and undo.freeze.manual.allowed
+
+
+def test_the_rendered_diff_flags_a_change_that_waits_for_the_window(remote, capsys) -> None:
+    clone = frozen_clone(remote, capsys)
+    code, out, err = run(
+        capsys, "diff", "--repo", str(clone), "--base", "HEAD~1", "--json"
+    )  # HEAD~1 -> HEAD is the staging bump: staging is not frozen
+    assert code == 0, err
+    assert json.loads(out)["freeze"] == []
+    code, _, err = run(
+        capsys, "bump", "prod", "--image", remote.ref("1.4.1", "d"), "--repo", str(clone)
+    )
+    assert code == 0, err
+    markdown = clone.parent / "comment.md"
+    code, out, err = run(
+        capsys, "diff", "--repo", str(clone), "--base", "HEAD~1", "--markdown", str(markdown)
+    )
+    assert code == 0, err
+    assert "[freeze] overlays/prod: auth-service-prod is in a change freeze until " in out
+    assert "argocd app sync auth-service-prod" in out
+    assert "**🧊 Change freeze:** overlays/prod: auth-service-prod" in markdown.read_text()
