@@ -15,6 +15,7 @@ from paystream_ops.validate import headers, scanner
 from paystream_ops.validate.checks import (
     analysis,
     argocd,
+    freeze,
     images,
     monitoring,
     pods,
@@ -88,6 +89,7 @@ def test_every_check_has_an_invalid_fixture() -> None:
         images.NAME,
         pods.NAME,
         argocd.NAME,
+        freeze.NAME,
     }
     covered = {
         item["check"]

@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bump",
     "promote",
     "rollback",
+    "freeze",
     "vault",
     "dashboards",
     "bench",

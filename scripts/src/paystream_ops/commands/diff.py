@@ -16,7 +16,9 @@ def register(subparsers: Any) -> None:
         "then print a per-target summary, the risky changes (image, canary steps/weights, "
         "analysis thresholds/windows, RBAC, NetworkPolicy, AuthorizationPolicy, secret paths, "
         "Argo CD sync policy) and a unified diff per object. --markdown writes the "
-        "pull-request comment, kept under GitHub's 65,536-character limit.",
+        "pull-request comment, kept under GitHub's 65,536-character limit. A change to a "
+        "target whose Application is in a change freeze (now, or at --at) is flagged: it will "
+        "wait for the window to close.",
     )
     parser.add_argument("--base", required=True, help="the ref to compare against (e.g. main)")
     parser.add_argument("--head", default="HEAD", help="the ref under review (default HEAD)")
@@ -28,15 +30,18 @@ def register(subparsers: Any) -> None:
         default="the `rendered-diff` artifact of this run",
         help="where the comment says the full diff is",
     )
+    parser.add_argument("--at", help="judge the change freeze at this ISO 8601 time (default now)")
     parser.add_argument("--json", action="store_true", help="print summary and risks as JSON")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from paystream_ops.commands.freeze import operator_zone, parse_at
     from paystream_ops.gitops.diff import rendered_diff
     from paystream_ops.gitops.markdown import render_markdown, render_text, summarize
 
-    report = rendered_diff(args.repo, args.base, args.head)
+    at = parse_at(args.at, operator_zone()) if args.at else None
+    report = rendered_diff(args.repo, args.base, args.head, at)
     full = render_text(report.changes, report.risks)
     if args.output:
         args.output.write_text(full, encoding="utf-8")
@@ -49,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
                 report.changes,
                 report.risks,
                 full_diff_hint=args.full_diff_hint,
+                freeze=report.freeze,
             ),
             encoding="utf-8",
         )
@@ -67,12 +73,18 @@ def run(args: argparse.Namespace) -> int:
                 }
                 for r in report.risks
             ],
+            "freeze": [
+                {"target": n.target, "application": n.app, "message": n.line()}
+                for n in report.freeze
+            ],
         }
         print(json.dumps(payload))
         return 0
     for s in summarize(report.targets, report.changes):
         if s.added or s.removed or s.changed:
             print(f"{s.target}: +{s.added} -{s.removed} ~{s.changed}")
+    for note in report.freeze:
+        print(f"[freeze] {note.line()}")
     if not report.changes:
         print("no rendered object changes")
     elif not args.output and not args.markdown:

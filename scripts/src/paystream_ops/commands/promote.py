@@ -21,7 +21,10 @@ def register(subparsers: Any) -> None:
         description="Create a branch (in a throw-away worktree; your checkout is untouched) "
         "whose only change sets --to's image to the exact tag and digest --from pins, with a "
         "message linking the commit that put it there. Exit 3 when both already match, when "
-        "the soak time has not passed, or when the branch already exists.",
+        "the soak time has not passed, or when the branch already exists. During a change "
+        "freeze of --to (its AppProject's sync windows deny automated syncs) it writes nothing "
+        "and exits 4, unless --break-glass gives the reason, which goes into the commit and "
+        "so the pull request.",
     )
     parser.add_argument("--from", dest="from_env", default="staging", help="source environment")
     parser.add_argument("--to", dest="to_env", default="prod", help="target environment")
@@ -40,6 +43,11 @@ def register(subparsers: Any) -> None:
         default=_repo_url(),
         help="web URL of the repository, for the commit link (default from GITHUB_* env)",
     )
+    parser.add_argument(
+        "--break-glass",
+        metavar="REASON",
+        help="promote during a change freeze anyway; the reason is recorded in the pull request",
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.set_defaults(handler=run)
 
@@ -57,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
         remote=args.remote,
         min_soak_hours=args.min_soak_hours,
         repo_url=args.repo_url,
+        break_glass=args.break_glass,
     )
     if args.json:
         payload = {
@@ -70,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
             "pushed": result.pushed,
             "title": result.title,
             "body": result.body,
+            "break_glass": result.break_glass,
+            "frozen_until": result.frozen_until.isoformat() if result.frozen_until else None,
         }
         print(json.dumps(payload))
     else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,9 @@ def register(subparsers: Any) -> None:
         description="Find the newest image change of overlays/ENV that is still live (reverts "
         "and reverts of reverts are followed, merged pull requests too) and make its git "
         "revert commit, on the current branch or on a new --branch built in a throw-away "
-        "worktree. Exit 3 when there is nothing to revert or --expect-image does not match.",
+        "worktree. Exit 3 when there is nothing to revert or --expect-image does not match. "
+        "Never refused by a change freeze: during one it says which manual sync applies the "
+        "merged revert.",
     )
     parser.add_argument("env", metavar="ENV")
     parser.add_argument("--to", metavar="COMMIT", help="revert this image change instead")
@@ -34,6 +37,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from paystream_ops.freeze.gate import manual_sync_command, until
     from paystream_ops.gitops.rollback import rollback
 
     result = rollback(
@@ -57,9 +61,26 @@ def run(args: argparse.Namespace) -> int:
             "pushed": result.pushed,
             "title": result.title,
             "message": result.message,
+            "frozen": result.freeze.frozen if result.freeze else None,
+            "manual_sync": (
+                manual_sync_command(result.freeze)
+                if result.freeze and result.freeze.frozen
+                else None
+            ),
+            "frozen_until": (
+                result.freeze.current.end.isoformat()
+                if result.freeze and result.freeze.current
+                else None
+            ),
         }
         print(json.dumps(payload))
     else:
         print(result.commit)
         print(f"{result.env}: {result.title}")
+    if result.freeze is not None and result.freeze.frozen:
+        print(
+            f"{result.env} is in a change freeze{until(result.freeze)}: after merging, apply the "
+            f"revert with `{manual_sync_command(result.freeze)}` (break-glass role, RUNBOOK.md)",
+            file=sys.stderr,
+        )
     return 0

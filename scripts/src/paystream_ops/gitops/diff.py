@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
+from paystream_ops.gitops.freeze_notice import FreezeNote, freeze_notes
 from paystream_ops.gitops.git import Git, worktree
 from paystream_ops.gitops.objdiff import ObjectChange, diff_target
 from paystream_ops.gitops.render_tree import Target, discover, render_target
@@ -19,6 +21,8 @@ class DiffReport:
     targets: tuple[str, ...]
     changes: tuple[ObjectChange, ...]
     risks: tuple[Risk, ...]
+    # Changed targets a change freeze holds back at the time of the diff.
+    freeze: tuple[FreezeNote, ...] = ()
 
 
 def compare_trees(
@@ -37,9 +41,15 @@ def compare_trees(
     return targets, changes, risks
 
 
-def rendered_diff(repo: Path, base: str, head: str = "HEAD") -> DiffReport:
+def rendered_diff(
+    repo: Path, base: str, head: str = "HEAD", at: datetime | None = None
+) -> DiffReport:
     git = Git(Git(repo).toplevel())
     base_sha, head_sha = git.rev(base), git.rev(head)
     with worktree(git, base_sha) as base_tree, worktree(git, head_sha) as head_tree:
         targets, changes, risks = compare_trees(base_tree, head_tree, base, head)
-    return DiffReport(base_sha, head_sha, tuple(targets), tuple(changes), tuple(risks))
+        changed = {c.target for c in changes}
+        notes = freeze_notes(head_tree, changed, at or datetime.now(UTC)) if changed else []
+    return DiffReport(
+        base_sha, head_sha, tuple(targets), tuple(changes), tuple(risks), tuple(notes)
+    )

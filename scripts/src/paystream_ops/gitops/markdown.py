@@ -8,6 +8,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from paystream_ops.gitops.freeze_notice import FreezeNote
 from paystream_ops.gitops.objdiff import ObjectChange
 from paystream_ops.gitops.risk import Category, Risk
 
@@ -82,11 +83,14 @@ def render_markdown(
     *,
     full_diff_hint: str = "the `rendered-diff` artifact of this run",
     limit: int = GITHUB_COMMENT_LIMIT,
+    freeze: Sequence[FreezeNote] = (),
 ) -> str:
     parts = [STICKY_MARKER, f"### Rendered manifests: `{base[:12]}` → `{head[:12]}`", ""]
     if not changes:
         parts += ["No rendered object changes.", ""]
         return "\n".join(parts)
+    parts += [f"**🧊 Change freeze:** {_cell(note.line())}" for note in freeze]
+    parts += [""] if freeze else []
     if risks:
         parts += [f"**⚠️ {len(risks)} risky change(s): review these first.**", ""]
         parts += ["| Risk | Target | Object | Field | Change |", "|---|---|---|---|---|"]

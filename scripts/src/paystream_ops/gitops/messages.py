@@ -13,6 +13,7 @@ TRAILER_FROM = "Paystream-Image-From"
 TRAILER_TO = "Paystream-Image-To"
 TRAILER_STAGING_COMMIT = "Paystream-Promoted-From"
 TRAILER_REVERTS = "Paystream-Reverts"
+TRAILER_BREAK_GLASS = "Paystream-Break-Glass"
 
 # `git revert` writes this line; we keep it in our own revert messages and in revert PRs, so a
 # squash-merged revert is still recognised as one.
@@ -58,6 +59,19 @@ def promote_message(
     )
     extra = {TRAILER_STAGING_COMMIT: f"{from_env}@{source_commit}"}
     return f"{subject}\n\n{body}\n\n{_trailers(to_env, old, new, extra)}\n"
+
+
+def break_glass_note(message: str, reason: str, app: str, frozen_until: str) -> str:
+    """A promotion opened during a change freeze: the reason in the body (the pull request's
+    description) and in a trailer (the history), and what merging it does not do."""
+    subject, rest = message.split("\n\n", 1)
+    note = (
+        f"BREAK-GLASS during the change freeze{frozen_until}: {reason}\n\n"
+        f"Argo CD will not sync {app} automatically while the freeze lasts: after merging, "
+        f"someone with the break-glass role runs `argocd app sync {app}` (RUNBOOK.md, "
+        '"Change freeze").'
+    )
+    return f"{subject}\n\n{note}\n\n{rest.rstrip()}\n{TRAILER_BREAK_GLASS}: {reason}\n"
 
 
 def revert_message(

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from paystream_ops.errors import UserError
+from paystream_ops.freeze.gate import Frozen, check_reason, cluster_at, service_freeze, until
 from paystream_ops.gitops import IMAGE_NAME, NothingToDo, overlay_file
 from paystream_ops.gitops.branches import commit_on_new_branch, publish_branch
 from paystream_ops.gitops.bump import check_env
@@ -15,7 +17,7 @@ from paystream_ops.gitops.git import Git
 from paystream_ops.gitops.history import image_changes, live_changes
 from paystream_ops.gitops.imageref import ImageRef, check_deployable
 from paystream_ops.gitops.kustomization import read_image, set_image
-from paystream_ops.gitops.messages import CommitLink, promote_message
+from paystream_ops.gitops.messages import CommitLink, break_glass_note, promote_message
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,9 @@ class PromoteResult:
     commit: str
     pushed: bool
     message: str
+    # Set when the promotion was opened during a change freeze with a reason.
+    break_glass: str | None = None
+    frozen_until: datetime | None = None
 
     @property
     def title(self) -> str:
@@ -64,6 +69,7 @@ def promote(
     min_soak_hours: float | None = None,
     repo_url: str | None = None,
     now: float | None = None,
+    break_glass: str | None = None,
 ) -> PromoteResult:
     check_env(from_env)
     check_env(to_env)
@@ -89,6 +95,18 @@ def promote(
     message = promote_message(
         from_env, to_env, target, source, source_commit, CommitLink(repo_url).commit(source_commit)
     )
+    at = datetime.fromtimestamp(now if now is not None else time.time(), UTC)
+    freeze = service_freeze(cluster_at(git, base_sha, to_env), at)
+    reason = None
+    if freeze.frozen:
+        if break_glass is None:
+            raise Frozen(
+                f"{to_env} is in a change freeze{until(freeze)}: Argo CD will not sync "
+                f"{freeze.app} automatically, so nothing was written. A promotion that cannot "
+                "wait needs --break-glass REASON (then a manual sync after the merge)"
+            )
+        reason = check_reason(break_glass)
+        message = break_glass_note(message, reason, freeze.app, until(freeze))
     branch_name = branch or default_branch(to_env, source)
     rel = overlay_file(to_env)
 
@@ -101,5 +119,15 @@ def promote(
     if push:
         publish_branch(git, remote, branch_name)
     return PromoteResult(
-        from_env, to_env, target, source, source_commit, branch_name, commit, push, message
+        from_env,
+        to_env,
+        target,
+        source,
+        source_commit,
+        branch_name,
+        commit,
+        push,
+        message,
+        break_glass=reason,
+        frozen_until=freeze.current.end if reason and freeze.current else None,
     )

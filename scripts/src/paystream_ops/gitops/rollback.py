@@ -3,10 +3,14 @@ syncs the previous image and Argo Rollouts fast-tracks it (rollbackWindow)."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from paystream_ops.errors import UserError
+from paystream_ops.freeze.gate import cluster_at, service_freeze
+from paystream_ops.freeze.status import AppFreeze
 from paystream_ops.gitops import NothingToDo, overlay_file
 from paystream_ops.gitops.branches import commit_on_new_branch, publish_branch
 from paystream_ops.gitops.bump import check_env
@@ -24,6 +28,8 @@ class RollbackResult:
     branch: str | None
     pushed: bool
     message: str
+    # The change freeze at the time of the rollback, when it could be read (advice only).
+    freeze: AppFreeze | None = None
 
     @property
     def title(self) -> str:
@@ -55,6 +61,16 @@ def choose_change(
     return chosen
 
 
+def freeze_advice(git: Git, rev: str, env: str, now: float | None) -> AppFreeze | None:
+    """The freeze, for the note that a manual sync is needed; a rollback is never refused, so
+    anything that keeps the freeze from being read only drops the note."""
+    at = datetime.fromtimestamp(now if now is not None else time.time(), UTC)
+    try:
+        return service_freeze(cluster_at(git, rev, env), at)
+    except Exception:  # a broken AppProject must not stand between the on-call and a revert
+        return None
+
+
 def _revert(git: Git, change: ImageChange, message: str, env: str) -> str:
     args = ["revert", "--no-commit"]
     if change.is_merge:
@@ -80,6 +96,7 @@ def rollback(
     branch: str | None = None,
     push: bool = False,
     remote: str = "origin",
+    now: float | None = None,
 ) -> RollbackResult:
     check_env(env)
     expect = parse_image_ref(expect_image, where="--expect-image") if expect_image else None
@@ -94,8 +111,11 @@ def rollback(
         if dirty:
             raise UserError(f"uncommitted changes in {', '.join(dirty[:3])}; commit them first")
         commit = _revert(git, change, message, env)
-        return RollbackResult(env, change, commit, None, False, message)
+        freeze = freeze_advice(git, commit, env, now)
+        return RollbackResult(env, change, commit, None, False, message, freeze)
     commit = commit_on_new_branch(git, head, branch, lambda g, _: _revert(g, change, message, env))
     if push:
         publish_branch(git, remote, branch)
-    return RollbackResult(env, change, commit, branch, push, message)
+    return RollbackResult(
+        env, change, commit, branch, push, message, freeze_advice(git, commit, env, now)
+    )
