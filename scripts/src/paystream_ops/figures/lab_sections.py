@@ -24,6 +24,12 @@ CHART_CAPTION = (
 )
 
 
+METRIC_NOTE = (
+    "Values are what the analysis conditions saw, over every network: ratios and scores as they "
+    "are, a latency (`p99-vs-slo`) in lab seconds (multiply by the time scale)."
+)
+
+
 def seconds(value: float | None) -> str:
     if value is None:
         return "-"
@@ -68,6 +74,7 @@ def metric_rows(results: Sequence[Result]) -> list[str]:
             f"| {metric} | {sum(tally.values()):,} | {tally['Failed']} | "
             f"{tally['Inconclusive']} | {tally['Error']} | {high} |"
         )
+    rows += ["", METRIC_NOTE]
     return rows
 
 

@@ -47,7 +47,7 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         (
             "a wall time",
             rf"\b{_NUMBER}\s*s\s+(?:of\s+)?wall\b"
-            rf"|\bwall(?:\s+time)?\b[^.;|\n]{{0,15}}?\b{_NUMBER}\s*s\b",
+            rf"|\bwall(?:\s+time)?\b\s*\|?[^.;|\n]{{0,15}}?\b{_NUMBER}\s*s\b",
         ),
         ("a sustained rate", rf"\b{_NUMBER}\s*(?:of|/)\s*{_NUMBER}\s*auth/s\b"),
         ("a count of measurements", rf"\b{_NUMBER}\s+(?:failed\s+)?measurements\s+of\s+{_NUMBER}"),
