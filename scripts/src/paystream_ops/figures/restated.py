@@ -89,11 +89,13 @@ def _paragraphs(lines: list[str]) -> Iterator[tuple[int, str]]:
 
 
 LINK_TARGET = re.compile(r"\]\([^)]*\)")
+RECORD_NUMBER = re.compile(r"\[\d{4}\](?=\()")
 
 
 def _findings(name: str, lines: list[str]) -> Iterator[Restated]:
     for start, paragraph in _paragraphs(lines):
-        text = LINK_TARGET.sub("]()", paragraph)  # an anchor's words are not a statement
+        # An anchor's words and a record's number are not statements of a figure.
+        text = RECORD_NUMBER.sub("[record]", LINK_TARGET.sub("]()", paragraph))
         for what, pattern in PATTERNS:
             for match in pattern.finditer(text):
                 yield Restated(f"{name}:{start}", what, match.group(0))
