@@ -27,6 +27,7 @@ DOCUMENTS = (
     "RUNBOOK.md",
     "DESIGN.md",
     "CONTRIBUTING.md",
+    ".github/pull_request_template.md",
     *sorted(str(path.relative_to(REPO)) for path in (REPO / "docs").rglob("*.md")),
 )
 # Documents that show commands to run (an empty extraction there means a broken extractor).
