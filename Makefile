@@ -48,12 +48,12 @@ test: setup crds lint ## the whole test suite (lint, unit, integration, manifest
 pytest: setup crds ## the test suite without lint; PYTEST_ARGS selects a part (CI runs it in shards)
 	$(RUN) pytest $(PYTEST_ARGS)
 
-lab: setup ## the canary lab: replay the Visa-timeout incident against the prod overlay
-	$(RUN) paystream-ops lab --scenario $(SCENARIO) --overlay $(OVERLAY) --report lab-report
+lab: setup ## the canary lab: replay the Visa-timeout incident against the prod overlay (figures: docs/figures.md)
+	$(RUN) paystream-ops lab --scenario $(SCENARIO) --overlay $(OVERLAY) --report lab-report --record-figures
 
 lab-repeat: setup ## no false aborts: RUNS (20) seeded runs of REPEAT_SCENARIO (healthy), ~20 min
 	$(RUN) paystream-ops lab --scenario $(REPEAT_SCENARIO) --overlay $(OVERLAY) --repeat $(RUNS) \
-	  --quiet --json lab-report/$(REPEAT_SCENARIO)-x$(RUNS).json
+	  --quiet --json lab-report/$(REPEAT_SCENARIO)-x$(RUNS).json --record-figures
 
 # Without PAYSTREAM_SECRETS_DIR, `make serve` generates local secrets once in .serve/secrets
 # (never committed); the admin token is .serve/secrets/admin-token.
@@ -68,8 +68,8 @@ serve: setup ## run the authorization service on :8080 (local secrets in .serve/
 	PAYSTREAM_SECRETS_DIR="$${PAYSTREAM_SECRETS_DIR:-$(CURDIR)/$(SERVE_SECRETS)}" \
 	  $(RUN) granian --interface asgi --host 0.0.0.0 --port 8080 --loop uvloop paystream_auth.app:app
 
-bench: setup ## the service vs bare granian, side by side (requests/s, p50/p99, ratio)
-	$(RUN) paystream-ops bench
+bench: setup ## the service vs bare granian, side by side (requests/s, p50/p99, ratio; ~2.5 min)
+	$(RUN) paystream-ops bench --record-figures
 
 lint: setup ## ruff (lint + format check) and mypy (strict)
 	$(RUN) ruff check .

@@ -26,6 +26,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (1)")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per app (3)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument(
+        "--record-figures",
+        action="store_true",
+        help="write the results into the benchmark section of docs/figures.md",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -53,4 +58,8 @@ def run(args: argparse.Namespace) -> int:
         )
     else:
         render(results, settings, TARGET_RATIO)
+    if args.record_figures:
+        from paystream_ops.figures.record import record_bench
+
+        record_bench(results, settings, TARGET_RATIO)
     return 0

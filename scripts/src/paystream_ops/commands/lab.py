@@ -64,6 +64,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--quiet", action="store_true", help="no live progress, summary only")
     parser.add_argument(
+        "--record-figures",
+        action="store_true",
+        help="write the figures into this run's section of docs/figures.md (and its chart)",
+    )
+    parser.add_argument(
         "--keep-workdir",
         type=Path,
         metavar="DIR",
@@ -99,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
     console = Console(stderr=False)
     first_seed = args.seed if args.seed is not None else scenario.seed
     results: list[dict[str, Any]] = []
+    runs = []
     all_matched = True
     for index in range(args.repeat):
         seed = first_seed + index
@@ -135,6 +141,11 @@ def run(args: argparse.Namespace) -> int:
         if args.json and args.repeat == 1:
             write_json(result, args.json)
         results.append(result_json(result))
+        runs.append(result)
+    if args.record_figures:
+        from paystream_ops.figures.record import record_lab
+
+        record_lab(runs)
     if args.repeat > 1:
         matched = sum(1 for r in results if r["matched_expectation"])
         console.print(
