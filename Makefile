@@ -43,8 +43,12 @@ crds: setup ## make sure PAYSTREAM_CRDS_DIR holds the pinned CRDs (downloads the
 	  $(RUN) paystream-ops fetch-crds "$(PAYSTREAM_CRDS_DIR)"; \
 	fi
 
+# Everything but the lab on PYTEST_WORKERS processes, a module per worker (module fixtures start
+# their processes once); then the lab scenarios alone, since they time themselves.
+PYTEST_WORKERS ?= 2
 test: setup crds lint ## the whole test suite (lint, unit, integration, manifests, monitoring, lab, git)
-	$(RUN) pytest $(PYTEST_ARGS)
+	$(RUN) pytest -m "not lab" -n $(PYTEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
+	$(RUN) pytest -m lab $(PYTEST_ARGS)
 
 pytest: setup crds ## the test suite without lint; PYTEST_ARGS selects a part (CI runs it in shards)
 	$(RUN) pytest $(PYTEST_ARGS)
