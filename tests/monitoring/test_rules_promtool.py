@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from paystream_ops.monitoring.rules import RuleFile, rule_files, write_rule_files
+from paystream_ops.monitoring.rule_files import RuleFile, rule_files, write_rule_files
 from paystream_ops.paths import ENVIRONMENTS
 from paystream_ops.render import render
 

@@ -26,8 +26,8 @@ from paystream_ops.validate.checks import (
     secrets,
     workloads,
 )
-from paystream_ops.validate.core import KUBERNETES_VERSION
 from paystream_ops.validate.crds import CrdIndex, load_crds
+from paystream_ops.validate.kubernetes_schemas import KUBERNETES_VERSION
 from paystream_ops.validate.metrics import service_metrics
 from paystream_ops.validate.model import Problem, Rendered, Target, obj_id, sorted_problems
 from paystream_ops.validate.schemas import SchemaValidator
