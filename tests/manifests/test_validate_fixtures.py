@@ -17,6 +17,7 @@ from paystream_ops.validate.checks import (
     argocd,
     images,
     monitoring,
+    platform_charts,
     pods,
     rollout,
     routes,
@@ -88,6 +89,7 @@ def test_every_check_has_an_invalid_fixture() -> None:
         images.NAME,
         pods.NAME,
         argocd.NAME,
+        platform_charts.NAME,
     }
     covered = {
         item["check"]

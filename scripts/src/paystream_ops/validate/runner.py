@@ -20,6 +20,7 @@ from paystream_ops.validate.checks import (
     env_of,
     images,
     monitoring,
+    platform_charts,
     pods,
     rollout,
     routes,
@@ -33,7 +34,18 @@ from paystream_ops.validate.model import Problem, Rendered, Target, obj_id, sort
 from paystream_ops.validate.schemas import SchemaValidator
 from paystream_ops.validate.waivers import WAIVERS_FILE, load_waivers
 
-CHECKS = (workloads, rollout, analysis, routes, secrets, monitoring, images, pods, argocd)
+CHECKS = (
+    workloads,
+    rollout,
+    analysis,
+    routes,
+    secrets,
+    monitoring,
+    images,
+    pods,
+    argocd,
+    platform_charts,
+)
 DISCOVERED = ("overlays", "clusters")
 
 
