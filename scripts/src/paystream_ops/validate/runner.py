@@ -18,13 +18,13 @@ from paystream_ops.validate.checks import (
     analysis,
     argocd,
     env_of,
+    external_secrets,
     images,
     monitoring,
     platform_charts,
     pods,
     rollout,
     routes,
-    secrets,
     workloads,
 )
 from paystream_ops.validate.crds import CrdIndex, load_crds
@@ -39,7 +39,7 @@ CHECKS = (
     rollout,
     analysis,
     routes,
-    secrets,
+    external_secrets,
     monitoring,
     images,
     pods,
