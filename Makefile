@@ -76,10 +76,12 @@ serve: setup ## run the authorization service on :8080 (local secrets in .serve/
 bench: setup ## the service vs bare granian, side by side (requests/s, p50/p99, ratio)
 	$(RUN) paystream-ops bench
 
-lint: setup ## ruff (lint + format check) and mypy (strict)
+# .pre-commit-config.yaml runs these same commands (tests/workflows checks they agree).
+lint: setup ## ruff (lint + format check), mypy (strict) and yamllint, as pre-commit runs them
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy
+	$(RUN) yamllint --strict .
 
 fmt: setup ## apply ruff formatting and safe fixes
 	$(RUN) ruff check --fix .
