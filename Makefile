@@ -6,8 +6,9 @@ SHELL := /bin/bash
 UV_VERSION := 0.13.9
 UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 RUN := $(UV) run --frozen
-# System tools the tests drive for real: Prometheus + promtool, Alertmanager + amtool, wrk.
-APT_PACKAGES := prometheus prometheus-alertmanager wrk
+# System tools the tests drive for real: Prometheus + promtool, Alertmanager + amtool, wrk, jq
+# (the workflows' shell steps use it).
+APT_PACKAGES := prometheus prometheus-alertmanager wrk jq
 SCENARIO ?= incident-visa-timeouts
 OVERLAY ?= prod
 REPEAT_SCENARIO ?= healthy
@@ -42,8 +43,12 @@ crds: setup ## make sure PAYSTREAM_CRDS_DIR holds the pinned CRDs (downloads the
 	  $(RUN) paystream-ops fetch-crds "$(PAYSTREAM_CRDS_DIR)"; \
 	fi
 
+# Everything but the lab on PYTEST_WORKERS processes, a module per worker (module fixtures start
+# their processes once); then the lab scenarios alone, since they time themselves.
+PYTEST_WORKERS ?= 2
 test: setup crds lint ## the whole test suite (lint, unit, integration, manifests, monitoring, lab, git)
-	$(RUN) pytest $(PYTEST_ARGS)
+	$(RUN) pytest -m "not lab" -n $(PYTEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
+	$(RUN) pytest -m lab $(PYTEST_ARGS)
 
 pytest: setup crds ## the test suite without lint; PYTEST_ARGS selects a part (CI runs it in shards)
 	$(RUN) pytest $(PYTEST_ARGS)
@@ -71,10 +76,12 @@ serve: setup ## run the authorization service on :8080 (local secrets in .serve/
 bench: setup ## the service vs bare granian, side by side (requests/s, p50/p99, ratio; ~2.5 min)
 	$(RUN) paystream-ops bench --record-figures
 
-lint: setup ## ruff (lint + format check) and mypy (strict)
+# .pre-commit-config.yaml runs these same commands (tests/workflows checks they agree).
+lint: setup ## ruff (lint + format check), mypy (strict) and yamllint, as pre-commit runs them
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
 	$(RUN) mypy
+	$(RUN) yamllint --strict .
 
 fmt: setup ## apply ruff formatting and safe fixes
 	$(RUN) ruff check --fix .

@@ -61,3 +61,16 @@ def start_service(tmp_path: Path) -> Iterator[StartService]:
             )
 
         yield start
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """schemathesis (4.x on pytest 9) gives every API operation's test the same node id, and
+    pytest-xdist schedules by node id: it would run one operation. Name each by its operation
+    (as its `name` already is), and refuse to run with node ids that still collide."""
+    for item in items:
+        if item.parent is not None and item.nodeid.rpartition("::")[2] != item.name:
+            item._id = item.parent.id.child(item.name)
+    ids = [item.nodeid for item in items]
+    if len(set(ids)) != len(ids):
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        raise pytest.UsageError(f"tests share a node id (xdist would run one): {twice}")

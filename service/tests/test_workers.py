@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -19,13 +20,21 @@ pytestmark = pytest.mark.integration
 N = 120
 
 
-def post_new_connection(service: ServiceProcess, document: object) -> httpx.Response:
+@pytest.fixture
+def http() -> Iterator[httpx.Client]:
+    """No kept-alive connections; one client saves a new client's TLS set-up per request."""
+    with httpx.Client(timeout=10, limits=httpx.Limits(max_keepalive_connections=0)) as client:
+        yield client
+
+
+def post_new_connection(
+    http: httpx.Client, service: ServiceProcess, document: object
+) -> httpx.Response:
     # A new connection per request lets the kernel spread requests over the workers.
-    return httpx.post(
+    return http.post(
         f"{service.base_url}/v1/authorize",
         content=json.dumps(document),
         headers={"content-type": "application/json", "connection": "close"},
-        timeout=10,
     )
 
 
@@ -38,15 +47,15 @@ def worker_pids(log_path: Path) -> set[int]:
 
 
 def test_two_workers_count_every_request_in_every_scrape(
-    start_service: StartService, tmp_path: Path
+    start_service: StartService, http: httpx.Client, tmp_path: Path
 ) -> None:
     service = start_service({"PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics")}, workers=2)
-    statuses = [post_new_connection(service, body(VISA)).status_code for _ in range(N)]
+    statuses = [post_new_connection(http, service, body(VISA)).status_code for _ in range(N)]
     assert statuses == [200] * N
     assert service.log_path is not None
     assert len(worker_pids(service.log_path)) == 2, "the load never reached both workers"
     for _ in range(6):  # each scrape lands on either worker; each must see all requests
-        exposition = httpx.get(f"{service.base_url}/metrics", headers={"connection": "close"})
+        exposition = http.get(f"{service.base_url}/metrics", headers={"connection": "close"})
         served = count(exposition.content, "visa", "approved") + count(
             exposition.content, "visa", "declined"
         )
@@ -58,7 +67,7 @@ def test_two_workers_count_every_request_in_every_scrape(
 
 
 def test_an_admin_override_reaches_every_worker(
-    start_service: StartService, tmp_path: Path
+    start_service: StartService, http: httpx.Client, tmp_path: Path
 ) -> None:
     service = start_service(
         {
@@ -77,19 +86,19 @@ def test_an_admin_override_reaches_every_worker(
     )
     assert response.status_code == 200
     time.sleep(0.6)
-    answers = [post_new_connection(service, body(VISA)).json()["status"] for _ in range(40)]
+    answers = [post_new_connection(http, service, body(VISA)).json()["status"] for _ in range(40)]
     assert service.log_path is not None
     assert len(worker_pids(service.log_path)) == 2
     assert set(answers) == {"declined"}
 
 
 def test_a_new_instance_starts_from_zero_on_a_reused_directory(
-    start_service: StartService, tmp_path: Path
+    start_service: StartService, http: httpx.Client, tmp_path: Path
 ) -> None:
     directory = tmp_path / "metrics"
     first = start_service({"PROMETHEUS_MULTIPROC_DIR": str(directory)}, workers=2)
     for _ in range(10):
-        post_new_connection(first, body(VISA))
+        post_new_connection(http, first, body(VISA))
     first.stop()
     second = start_service({"PROMETHEUS_MULTIPROC_DIR": str(directory)}, workers=2)
     exposition = httpx.get(f"{second.base_url}/metrics").content

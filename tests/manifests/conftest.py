@@ -22,13 +22,14 @@ def repo_root() -> Path:
 
 @pytest.fixture(scope="session")
 def crds_dir() -> Path:
-    """PAYSTREAM_CRDS_DIR (set by .ci/run), else the shared checkout beside the repository."""
+    """PAYSTREAM_CRDS_DIR (set by the Makefile and .ci/run), else the shared checkout beside the
+    repository, else `.crds/` (`make crds`)."""
     if os.environ.get(CRDS_ENV):
         return Path(os.environ[CRDS_ENV])
-    for candidate in (REPO.parent / "shared" / "crds", Path("/work/shared/crds")):
+    for candidate in (REPO.parent / "shared" / "crds", Path("/work/shared/crds"), REPO / ".crds"):
         if candidate.is_dir():
             return candidate
-    pytest.skip(f"no CRD directory: set {CRDS_ENV} or run `paystream-ops fetch-crds`")
+    pytest.fail(f"no CRD directory: set {CRDS_ENV} or run `make crds`")
 
 
 @pytest.fixture(scope="session")

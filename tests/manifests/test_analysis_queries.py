@@ -114,7 +114,7 @@ def _window_steps(window: str) -> int:
 @pytest.mark.integration
 def test_analysis_queries_judge_each_network_on_its_own(repo_root: Path, tmp_path: Path) -> None:
     if shutil.which("promtool") is None:
-        pytest.skip("promtool not installed (`make setup`)")
+        pytest.fail("promtool not found: run `make setup` (Debian package)")
     template = _template(repo_root)
     args = {a["name"]: a.get("value", "") for a in template["spec"]["args"]}
     steps = _window_steps(args["window"])
@@ -185,7 +185,7 @@ def test_a_stable_with_little_traffic_left_cannot_make_a_healthy_canary_fail(
     the canary's everyday failures (1 in 300) into a significant excess. The first version of
     the score took stable's ratio as exact and falsely aborted a healthy lab run this way."""
     if shutil.which("promtool") is None:
-        pytest.skip("promtool not installed (`make setup`)")
+        pytest.fail("promtool not found: run `make setup` (Debian package)")
     template = _template(repo_root)
     args = {a["name"]: a.get("value", "") for a in template["spec"]["args"]}
     queries = _filled(template)

@@ -16,12 +16,13 @@ from paystream_ops.validate.checks import (
     analysis,
     argocd,
     freeze,
+    external_secrets,
     images,
     monitoring,
+    platform_charts,
     pods,
     rollout,
     routes,
-    secrets,
     workloads,
 )
 from paystream_ops.validate.runner import Report
@@ -83,13 +84,14 @@ def test_every_check_has_an_invalid_fixture() -> None:
         rollout.NAME,
         analysis.NAME,
         routes.NAME,
-        secrets.NAME,
+        external_secrets.NAME,
         monitoring.NAME_PODMONITOR,
         monitoring.NAME_METRICS,
         images.NAME,
         pods.NAME,
         argocd.NAME,
         freeze.NAME,
+        platform_charts.NAME,
     }
     covered = {
         item["check"]

@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from paystream_ops.monitoring.rules import Rule, RuleFile, rule_files, rules, write_rule_files
+from paystream_ops.monitoring.rule_files import Rule, RuleFile, rule_files, rules, write_rule_files
 from paystream_ops.paths import repo_root
 from paystream_ops.render import K8sObject, render
 

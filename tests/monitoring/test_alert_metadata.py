@@ -17,7 +17,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from paystream_ops.dashboards.slo import BURN_TIERS, DASHBOARD_UID, RUNBOOK_URL, windows
 from paystream_ops.monitoring.promql import selectors
-from paystream_ops.monitoring.rules import Rule, rule_files, rules
+from paystream_ops.monitoring.rule_files import Rule, rule_files, rules
 from paystream_ops.validate.metrics import service_metrics
 
 SEVERITIES = {"page", "ticket"}

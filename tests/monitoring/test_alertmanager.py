@@ -14,7 +14,7 @@ from typing import cast
 import httpx
 import pytest
 import yaml
-from paystream_ops.monitoring.rules import Rule
+from paystream_ops.monitoring.rule_files import Rule
 from paystream_ops.processes import free_port, wait_http_ok
 from paystream_ops.render import render
 

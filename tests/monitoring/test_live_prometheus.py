@@ -35,7 +35,7 @@ from paystream_ops.monitoring.expressions import (
     dashboard_expressions,
     rule_expressions,
 )
-from paystream_ops.monitoring.rules import rule_files, rules, write_rule_files
+from paystream_ops.monitoring.rule_files import rule_files, rules, write_rule_files
 from paystream_ops.processes import PrometheusProcess, ServiceProcess
 from paystream_ops.render import K8sObject, render
 

@@ -116,7 +116,6 @@ def test_rotated_admin_token_is_accepted_and_the_old_one_rejected_without_a_rest
     bootstrap_argv: Callable[..., list[str]],
     tmp_path: Path,
 ) -> None:
-    pytest.importorskip("paystream_auth.app", reason="the service app is not written yet")
     assert run_cli(bootstrap_argv(ENV, "--generate"), bao.environ()).exit_code == 0
     role = bao.client().read(f"auth/{contract.auth_mount(ENV)}/role/{contract.role_name(ENV)}")
     token = bao.hvac().auth.token.create(policies=role["token_policies"])["auth"]["client_token"]
@@ -180,7 +179,6 @@ def test_a_vanished_secret_file_keeps_the_last_good_value_and_readiness(
     tmp_path: Path,
 ) -> None:
     """Secret deleted in Kubernetes, or the volume emptied: the pod keeps serving as it was."""
-    pytest.importorskip("paystream_auth.app", reason="the service app is not written yet")
     assert run_cli(bootstrap_argv(ENV, "--generate"), bao.environ()).exit_code == 0
     role = bao.client().read(f"auth/{contract.auth_mount(ENV)}/role/{contract.role_name(ENV)}")
     token = bao.hvac().auth.token.create(policies=role["token_policies"])["auth"]["client_token"]

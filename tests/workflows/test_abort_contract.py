@@ -58,8 +58,6 @@ def evaluate(expr: str, ctx: dict[str, Any]) -> Any:
 
 
 def rendered(env: str) -> list[dict[str, Any]]:
-    if not (REPO / "overlays" / env / "kustomization.yaml").exists():
-        pytest.skip(f"overlays/{env} not written yet")
     return render(REPO / "overlays" / env)
 
 
@@ -188,7 +186,7 @@ def test_the_payload_check_rejects_what_breaks_the_contract(
 
 def test_the_pull_request_body_carries_the_abort_details_verbatim_but_inert(tmp_path: Path) -> None:
     if shutil.which("jq") is None:
-        pytest.skip("jq not installed")
+        pytest.fail("jq not found: run `make setup` (Debian package)")
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     # GitHub is not reachable here: a stand-in `gh` records what the step would send.

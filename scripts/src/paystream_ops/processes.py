@@ -40,17 +40,19 @@ def wait_http_ok(url: str, timeout_seconds: float, proc: subprocess.Popen[bytes]
     """Poll `url` until it answers 200; fail early if the process died."""
     deadline = time.monotonic() + timeout_seconds
     last = "no answer"
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise UserError(f"{url}: process exited with code {proc.returncode} before ready")
-        try:
-            resp = httpx.get(url, timeout=1.0)
-            if resp.status_code == 200:
-                return
-            last = f"HTTP {resp.status_code}"
-        except httpx.HTTPError as exc:
-            last = type(exc).__name__
-        time.sleep(0.05)
+    # One client for the whole wait: a new httpx client costs tens of ms of CPU (TLS context).
+    with httpx.Client(timeout=1.0) as client:
+        while time.monotonic() < deadline:
+            if proc is not None and proc.poll() is not None:
+                raise UserError(f"{url}: process exited with code {proc.returncode} before ready")
+            try:
+                resp = client.get(url)
+                if resp.status_code == 200:
+                    return
+                last = f"HTTP {resp.status_code}"
+            except httpx.HTTPError as exc:
+                last = type(exc).__name__
+            time.sleep(0.05)
     raise UserError(f"{url}: not ready after {timeout_seconds:.0f}s ({last})")
 
 
@@ -142,18 +144,17 @@ class ServiceProcess:
         """Ready means every worker answers: `/health` names the worker (pid) that served it."""
         deadline = time.monotonic() + timeout_seconds
         seen: set[int] = set()
-        while len(seen) < self.workers:
-            if time.monotonic() > deadline:
-                raise UserError(
-                    f"{self.base_url}: only {len(seen)} of {self.workers} workers answered"
-                )
-            with contextlib.suppress(httpx.HTTPError, ValueError, KeyError):
-                # A new connection each time, so the kernel can hand it to any worker.
-                health = httpx.get(
-                    f"{self.base_url}/health", headers={"connection": "close"}, timeout=1.0
-                )
-                seen.add(int(health.json()["pid"]))
-            time.sleep(0.01)
+        with httpx.Client(timeout=1.0) as client:
+            while len(seen) < self.workers:
+                if time.monotonic() > deadline:
+                    raise UserError(
+                        f"{self.base_url}: only {len(seen)} of {self.workers} workers answered"
+                    )
+                with contextlib.suppress(httpx.HTTPError, ValueError, KeyError):
+                    # A new connection each time, so the kernel can hand it to any worker.
+                    health = client.get(f"{self.base_url}/health", headers={"connection": "close"})
+                    seen.add(int(health.json()["pid"]))
+                time.sleep(0.01)
 
     def terminate(self) -> None:
         """Send SIGTERM to granian's main process (what the kubelet sends) without waiting."""
@@ -238,6 +239,8 @@ class PrometheusProcess:
     config: dict[str, Any]
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
+    # Kept across queries: a check sends hundreds, and each new client costs tens of ms of CPU.
+    _client: httpx.Client | None = field(default=None, init=False, repr=False)
 
     @property
     def base_url(self) -> str:
@@ -279,7 +282,9 @@ class PrometheusProcess:
         params: dict[str, str] = {"query": expr}
         if at is not None:
             params["time"] = f"{at:.3f}"
-        resp = httpx.get(f"{self.base_url}/api/v1/query", params=params, timeout=10.0)
+        if self._client is None:
+            self._client = httpx.Client(timeout=10.0)
+        resp = self._client.get(f"{self.base_url}/api/v1/query", params=params)
         body = resp.json()
         if body.get("status") != "success":
             raise UserError(f"prometheus query failed: {body.get('error', resp.text)}: {expr}")
@@ -287,6 +292,9 @@ class PrometheusProcess:
         return result
 
     def stop(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from paystream_ops.dashboards.analysis import TEMPLATE_KINDS, AnalysisQuery, analysis_queries
 from paystream_ops.dashboards.dashboard import dashboard_json
-from paystream_ops.dashboards.rules import slo_prometheus_rule
+from paystream_ops.dashboards.slo_rules import slo_prometheus_rule
 from paystream_ops.dashboards.yamlio import dump
 from paystream_ops.errors import UserError
 from paystream_ops.render import K8sObject, object_key, render

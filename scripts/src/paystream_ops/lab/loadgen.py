@@ -9,7 +9,7 @@ stdin: `{"canary_weight": 10}`, `{"rate": 3000}`, `{"stop": true}`.
 Why not httpx: at 300 authorizations/s times the lab's time scale (3000+/s) httpx costs a core
 on its own; this client (asyncio protocols on uvloop, pre-serialised requests, a 16-byte status
 parse) costs about 13 us of CPU per request against httpx's ~450 us here: see
-`python -m paystream_ops.lab.bench` and DESIGN.md.
+`python -m paystream_ops.lab.loadgen_cpu` and DESIGN.md.
 """
 
 from __future__ import annotations

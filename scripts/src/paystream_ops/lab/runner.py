@@ -27,7 +27,7 @@ from paystream_ops.lab.accounting import (
     first_canary_traffic,
     rate_report,
 )
-from paystream_ops.lab.analysis import AnalysisRun, Measurement, MetricSpec
+from paystream_ops.lab.analysis import AnalysisRun, Measure, Measurement, MetricSpec
 from paystream_ops.lab.durations import format_prometheus_duration, parse_prometheus_duration
 from paystream_ops.lab.manifests import (
     LabContext,
@@ -261,6 +261,43 @@ def _log_tail(path: Path, lines: int = 3) -> str:
         return ""
 
 
+@dataclass(frozen=True)
+class _Live:
+    """What the phases of a run share: the processes (the run's ExitStack stops them), the clock."""
+
+    client: httpx.Client
+    stable: ServiceProcess
+    canary: ServiceProcess
+    plan: ScrapePlan
+    prometheus: PrometheusProcess
+    generator: TrafficGenerator
+    t0: float
+    lab_rate: float
+
+    def clock(self) -> float:
+        """Lab seconds since the traffic started."""
+        return time.monotonic() - self.t0
+
+
+@dataclass
+class _Rollout:
+    """One rollout in progress: the machine and what the loop records about it."""
+
+    machine: RolloutMachine
+    started_at: float  # lab clock
+    window: str
+    status: Status
+    chart: list[ChartPoint] = field(default_factory=list)
+    step_changes: list[tuple[float, str]] = field(default_factory=list)
+    last_step: int = 0
+    seen_events: int = 0
+    # Argo Rollouts shifts traffic only to available pods: ready for minReadySeconds.
+    ready: bool = False
+    ready_since: float | None = None
+    next_ready: float = 0.0
+    next_chart: float = 0.0
+
+
 class Lab:
     def __init__(self, options: LabOptions, progress: Progress) -> None:
         self.options = options
@@ -381,192 +418,214 @@ class Lab:
             time.sleep(0.25)
         raise UserError("Prometheus did not scrape the stable service within 30 s")
 
-    # ---- the loop -----------------------------------------------------------------------
+    def _service(
+        self,
+        role: Literal["stable", "canary"],
+        hash_: str,
+        offset: int,
+        workdir: Path,
+        base_env: dict[str, str],
+        port: int = 0,
+    ) -> ServiceProcess:
+        """One role's service process: its fault profile, pod-template hash and seed."""
+        config = self.options.scenario.release(role)
+        return ServiceProcess(
+            env=service_env(
+                base_env,
+                config,
+                role=role,
+                hash_=hash_,
+                time_scale=self.scale,
+                seed=self.options.seed * 2 + offset,
+                secrets_dir=write_secrets(workdir / f"secrets-{role}", config.missing_secrets),
+            ),
+            log_path=workdir / f"{role}.log",
+            extra_args=("--loop", "uvloop"),
+            port=port,
+        )
+
+    def _processor_deadline_seconds(self, base_env: dict[str, str], workdir: Path) -> float:
+        """The stable service's scaled processor deadline (the generator waits five of them)."""
+        env = service_env(
+            base_env,
+            self.options.scenario.release("stable"),
+            role="stable",
+            hash_="",
+            time_scale=self.scale,
+            seed=0,
+            secrets_dir=workdir,
+        )
+        return float(env["PAYSTREAM_PROCESSOR_DEADLINE_MS"]) / 1000.0
+
+    # ---- the run, phase by phase --------------------------------------------------------
 
     def run(self) -> LabResult:
-        options = self.options
-        scenario = options.scenario
         started_wall = time.monotonic()
-        base_env = manifest_env(self.manifests, options.objects)
         with contextlib.ExitStack() as stack, self._workdir() as workdir:
-            client = stack.enter_context(httpx.Client())
+            live = self._start(stack, workdir)
+            self._warm_up(live)
+            rollout = self._roll_out(stack, live)
+            live.generator.stop()
+            samples = live.generator.snapshot()
+        return self._result(rollout, samples, live, started_wall)
 
-            def instance(
-                role: Literal["stable", "canary"], hash_: str, offset: int, port: int = 0
-            ) -> ServiceProcess:
-                """One role's service process: its fault profile, pod-template hash and seed."""
-                config = scenario.release(role)
-                return ServiceProcess(
-                    env=service_env(
-                        base_env,
-                        config,
-                        role=role,
-                        hash_=hash_,
-                        time_scale=self.scale,
-                        seed=options.seed * 2 + offset,
-                        secrets_dir=write_secrets(
-                            workdir / f"secrets-{role}", config.missing_secrets
-                        ),
-                    ),
-                    log_path=workdir / f"{role}.log",
-                    extra_args=("--loop", "uvloop"),
-                    port=port,
-                )
+    def _start(self, stack: contextlib.ExitStack, workdir: Path) -> _Live:
+        """Stable serving, scraped by Prometheus, under traffic; the canary process not started."""
+        client = stack.enter_context(httpx.Client())
+        base_env = manifest_env(self.manifests, self.options.objects)
+        stable = self._service("stable", self.stable_hash, 1, workdir, base_env)
+        canary = self._service("canary", self.canary_hash, 2, workdir, base_env, free_port())
+        stack.callback(stable.stop, 5.0)
+        try:
+            stable.start(timeout_seconds=30.0)
+        except UserError as exc:
+            raise UserError(
+                f"stable service did not start: {exc}: {_log_tail(workdir / 'stable.log')}"
+            ) from exc
+        targets = self._targets(stable, canary)
+        plan = scrape_job(self.manifests.pod_monitor, targets, self.scale, self.options.overlay)
+        prometheus = PrometheusProcess(
+            workdir / "prometheus", prometheus_config(plan), port=self.prometheus_port
+        )
+        stack.callback(prometheus.stop)
+        prometheus.start()
+        self._wait_scraped(prometheus, plan, targets[0].pod)
 
-            stable = instance("stable", self.stable_hash, 1)
-            canary = instance("canary", self.canary_hash, 2, free_port())
-            stack.callback(stable.stop, 5.0)
-            try:
-                stable.start(timeout_seconds=30.0)
-            except UserError as exc:
+        t0 = time.monotonic()
+        lab_rate = self.options.rate_per_second * self.scale
+        generator = TrafficGenerator(
+            stable=("127.0.0.1", stable.port),
+            canary=("127.0.0.1", canary.port),
+            rate=lab_rate,
+            card_mix=self.options.scenario.traffic.card_mix,
+            seed=self.options.seed,
+            timeout_seconds=max(2.0, self._processor_deadline_seconds(base_env, workdir) * 5),
+            t0=t0,
+        )
+        stack.enter_context(generator)
+        generator.set_weight(0)
+        wait_for_samples(generator)
+        return _Live(client, stable, canary, plan, prometheus, generator, t0, lab_rate)
+
+    def _warm_up(self, live: _Live) -> None:
+        """Stable serves alone for one analysis window plus two scrapes, as it would have before
+        the release: every window the first measurement looks at is full."""
+        warmup = self.window_seconds() + 2 * live.plan.interval_seconds + 0.5
+        self.progress.event(
+            live.clock(),
+            self.scale,
+            f"stable serving {self.options.rate_per_second:g} auth/s; "
+            f"warm-up {warmup * self.scale:.0f}s",
+        )
+        time.sleep(max(0.0, warmup - live.clock()))
+
+    def _roll_out(self, stack: contextlib.ExitStack, live: _Live) -> _Rollout:
+        """The release: a new ReplicaSet (the canary process) and the Rollout's steps."""
+        stack.callback(live.canary.stop, 5.0)
+        live.canary.start(wait_ready=False)
+        started = live.clock()
+        machine = RolloutMachine(self.manifests.plan, self.make_run, started_at=started)
+        measure = prometheus_measure(live.client, live.clock)
+        rollout = _Rollout(
+            machine,
+            started,
+            window=format_prometheus_duration(self.window_seconds()),
+            status=Status(
+                self.options.scenario.name, self.scale, target_rate=self.options.rate_per_second
+            ),
+            step_changes=[(0.0, machine.current_step_text)],
+            last_step=machine.step_index,
+            next_ready=started,
+            next_chart=started,
+        )
+        while not machine.finished:
+            now = live.clock()
+            if now - started > self.options.max_lab_seconds:
                 raise UserError(
-                    f"stable service did not start: {exc}: {_log_tail(workdir / 'stable.log')}"
-                ) from exc
-            targets = self._targets(stable, canary)
-            plan = scrape_job(self.manifests.pod_monitor, targets, self.scale, options.overlay)
-            prometheus = PrometheusProcess(
-                workdir / "prometheus", prometheus_config(plan), port=self.prometheus_port
-            )
-            stack.callback(prometheus.stop)
-            prometheus.start()
-            self._wait_scraped(prometheus, plan, targets[0].pod)
-
-            t0 = time.monotonic()
-
-            def clock() -> float:
-                return time.monotonic() - t0
-
-            lab_rate = options.rate_per_second * self.scale
-            deadline_seconds = (
-                float(
-                    service_env(
-                        base_env,
-                        scenario.release("stable"),
-                        role="stable",
-                        hash_="",
-                        time_scale=self.scale,
-                        seed=0,
-                        secrets_dir=workdir,
-                    )["PAYSTREAM_PROCESSOR_DEADLINE_MS"]
+                    f"no verdict after {self.options.max_lab_seconds * self.scale:.0f}s real-time "
+                    f"({machine.current_step_text}); raise --max-seconds or check the steps"
                 )
-                / 1000.0
-            )
-            generator = TrafficGenerator(
-                stable=("127.0.0.1", stable.port),
-                canary=("127.0.0.1", canary.port),
-                rate=lab_rate,
-                card_mix=scenario.traffic.card_mix,
-                seed=options.seed,
-                timeout_seconds=max(2.0, deadline_seconds * 5),
-                t0=t0,
-            )
-            stack.enter_context(generator)
-            generator.set_weight(0)
-            wait_for_samples(generator)
+            self._tick(live, rollout, measure, now)
+            wake = machine.next_wakeup()
+            sleep_until = min(wake if wake is not None else now + TICK_SECONDS, now + TICK_SECONDS)
+            time.sleep(max(0.0, sleep_until - live.clock()))
+        self._report_events(rollout)
+        rollout.chart.extend(
+            self._chart_points(live.client, live.prometheus, rollout.window, live.clock() - started)
+        )
+        assert machine.outcome is not None
+        return rollout
 
-            # Stable serves alone for one analysis window plus two scrapes, as it would have
-            # before the release: every window the first measurement looks at is full.
-            warmup = self.window_seconds() + 2 * plan.interval_seconds + 0.5
-            self.progress.event(
-                clock(),
-                self.scale,
-                f"stable serving {options.rate_per_second:g} auth/s; "
-                f"warm-up {warmup * self.scale:.0f}s",
+    def _tick(self, live: _Live, rollout: _Rollout, measure: Measure, now: float) -> None:
+        """One pass of the loop: readiness, the machine, the traffic weight, events, chart."""
+        machine = rollout.machine
+        if now >= rollout.next_ready:
+            is_ready = _is_ready(live.client, live.canary)
+            rollout.ready_since = (rollout.ready_since or now) if is_ready else None
+            rollout.ready = (
+                rollout.ready_since is not None
+                and now - rollout.ready_since >= self.manifests.plan.min_ready_seconds
             )
-            time.sleep(max(0.0, warmup - clock()))
-
-            # The release: a new ReplicaSet (the canary process) and the Rollout's steps.
-            stack.callback(canary.stop, 5.0)
-            canary.start(wait_ready=False)
-            rollout_start = clock()
-            machine = RolloutMachine(self.manifests.plan, self.make_run, started_at=rollout_start)
-            measure = prometheus_measure(client, clock)
-            chart: list[ChartPoint] = []
-            window = format_prometheus_duration(self.window_seconds())
-            next_chart = rollout_start
-            next_ready = rollout_start
-            ready = False
-            # Argo Rollouts shifts traffic only to available pods: ready for minReadySeconds.
-            ready_since: float | None = None
-            seen_events = 0
-            step_changes: list[tuple[float, str]] = [(0.0, machine.current_step_text)]
-            last_step = machine.step_index
-            status = Status(scenario.name, self.scale, target_rate=options.rate_per_second)
-            while not machine.finished:
-                now = clock()
-                if now - rollout_start > options.max_lab_seconds:
-                    raise UserError(
-                        f"no verdict after {options.max_lab_seconds * self.scale:.0f}s real-time "
-                        f"({machine.current_step_text}); raise --max-seconds or check the steps"
-                    )
-                if now >= next_ready:
-                    is_ready = _is_ready(client, canary)
-                    ready_since = (ready_since or now) if is_ready else None
-                    ready = (
-                        ready_since is not None
-                        and now - ready_since >= self.manifests.plan.min_ready_seconds
-                    )
-                    next_ready = now + READY_POLL_SECONDS
-                machine.reconcile(now, ready, measure)
-                generator.set_weight(machine.traffic_weight if ready else 0)
-                if machine.step_index != last_step:
-                    last_step = machine.step_index
-                    step_changes.append((now - rollout_start, machine.current_step_text))
-                for event in machine.events[seen_events:]:
-                    self.progress.event(event.at, self.scale, event.text)
-                seen_events = len(machine.events)
-                if now >= next_chart:
-                    chart.extend(
-                        self._chart_points(client, prometheus, window, now - rollout_start)
-                    )
-                    next_chart = now + max(plan.interval_seconds / 2, 0.25)
-                self._update_status(status, machine, generator, now, ready)
-                wake = machine.next_wakeup()
-                sleep_until = min(
-                    wake if wake is not None else now + TICK_SECONDS, now + TICK_SECONDS
+            rollout.next_ready = now + READY_POLL_SECONDS
+        machine.reconcile(now, rollout.ready, measure)
+        live.generator.set_weight(machine.traffic_weight if rollout.ready else 0)
+        if machine.step_index != rollout.last_step:
+            rollout.last_step = machine.step_index
+            rollout.step_changes.append((now - rollout.started_at, machine.current_step_text))
+        self._report_events(rollout)
+        if now >= rollout.next_chart:
+            rollout.chart.extend(
+                self._chart_points(
+                    live.client, live.prometheus, rollout.window, now - rollout.started_at
                 )
-                time.sleep(max(0.0, sleep_until - clock()))
-            for event in machine.events[seen_events:]:
-                self.progress.event(event.at, self.scale, event.text)
-            chart.extend(self._chart_points(client, prometheus, window, clock() - rollout_start))
-            assert machine.outcome is not None
-            generator.stop()
-            samples = generator.snapshot()
+            )
+            rollout.next_chart = now + max(live.plan.interval_seconds / 2, 0.25)
+        self._update_status(rollout.status, machine, live.generator, now, rollout.ready)
 
+    def _report_events(self, rollout: _Rollout) -> None:
+        for event in rollout.machine.events[rollout.seen_events :]:
+            self.progress.event(event.at, self.scale, event.text)
+        rollout.seen_events = len(rollout.machine.events)
+
+    def _result(
+        self, rollout: _Rollout, samples: list[Sample], live: _Live, started_wall: float
+    ) -> LabResult:
+        """The run's figures, on a clock that starts with the rollout."""
+        start = rollout.started_at
+        machine = rollout.machine
         rollout_samples = [
-            Sample(s.at - rollout_start, s.issued, s.scheduled, s.pending, s.counts)
-            for s in samples
+            Sample(s.at - start, s.issued, s.scheduled, s.pending, s.counts) for s in samples
         ]
         first = first_canary_traffic(rollout_samples)
         outcome = machine.outcome
-        outcome = Outcome(
-            outcome.verdict,
-            outcome.at - rollout_start,
-            outcome.step_index,
-            outcome.decided_by,
-            outcome.message,
-            outcome.deciding_metrics,
-        )
+        assert outcome is not None
         return LabResult(
-            options=options,
+            options=self.options,
             manifests=self.manifests,
-            outcome=outcome,
-            events=[Event(e.at - rollout_start, e.text) for e in machine.events],
-            measurements=self._measurements(machine, rollout_start),
+            outcome=Outcome(
+                outcome.verdict,
+                outcome.at - start,
+                outcome.step_index,
+                outcome.decided_by,
+                outcome.message,
+                outcome.deciding_metrics,
+            ),
+            events=[Event(e.at - start, e.text) for e in machine.events],
+            measurements=self._measurements(machine, start),
             samples=rollout_samples,
-            chart=chart,
-            scrape=plan,
-            rollout_started_at=rollout_start,
+            chart=rollout.chart,
+            scrape=live.plan,
+            rollout_started_at=start,
             first_traffic_at=first,
             cost=cost(rollout_samples, first),
             # The rollout is what the figures are about; the warm-up only fills windows.
             rate=rate_report(
-                [s for s in rollout_samples if s.at >= 0] or rollout_samples, lab_rate
+                [s for s in rollout_samples if s.at >= 0] or rollout_samples, live.lab_rate
             ),
             scaled_args=dict(self.manifests.scaled_args),
             deciding_interval_seconds=self._deciding_interval(machine),
             wall_seconds=time.monotonic() - started_wall,
-            step_changes=step_changes,
+            step_changes=rollout.step_changes,
         )
 
     def _update_status(

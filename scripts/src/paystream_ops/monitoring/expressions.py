@@ -14,7 +14,7 @@ from typing import Any
 from paystream_ops.dashboards.analysis import AnalysisQuery, fill_args
 from paystream_ops.errors import UserError
 from paystream_ops.monitoring.promql import substitute_grafana
-from paystream_ops.monitoring.rules import Rule
+from paystream_ops.monitoring.rule_files import Rule
 
 _LABEL_VALUES = re.compile(
     r"^\s*label_values\((?P<selector>.+),\s*(?P<label>[A-Za-z_][A-Za-z0-9_]*)\s*\)\s*$", re.S

@@ -19,22 +19,35 @@ from paystream_ops.validate.checks import (
     argocd,
     env_of,
     freeze,
+    external_secrets,
     images,
     monitoring,
+    platform_charts,
     pods,
     rollout,
     routes,
-    secrets,
     workloads,
 )
-from paystream_ops.validate.core import KUBERNETES_VERSION
 from paystream_ops.validate.crds import CrdIndex, load_crds
+from paystream_ops.validate.kubernetes_schemas import KUBERNETES_VERSION
 from paystream_ops.validate.metrics import service_metrics
 from paystream_ops.validate.model import Problem, Rendered, Target, obj_id, sorted_problems
 from paystream_ops.validate.schemas import SchemaValidator
 from paystream_ops.validate.waivers import WAIVERS_FILE, load_waivers
 
-CHECKS = (workloads, rollout, analysis, routes, secrets, monitoring, images, pods, argocd, freeze)
+CHECKS = (
+    workloads,
+    rollout,
+    analysis,
+    routes,
+    external_secrets,
+    monitoring,
+    images,
+    pods,
+    argocd,
+    platform_charts,
+    freeze,
+)
 DISCOVERED = ("overlays", "clusters")
 
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 
 import jsonschema
 
-from paystream_ops.validate.core import (
+from paystream_ops.validate.crds import Crd, CrdIndex
+from paystream_ops.validate.kubernetes_schemas import (
     KUBERNETES_VERSION,
     FieldError,
     SchemaMissing,
@@ -15,7 +16,6 @@ from paystream_ops.validate.core import (
     validate_core,
     validate_object_meta,
 )
-from paystream_ops.validate.crds import Crd, CrdIndex
 from paystream_ops.validate.model import K8sObject, group_of, namespace_of
 from paystream_ops.validate.structural import crd_object_schema
 

@@ -10,8 +10,8 @@ from paystream_ops.vault import contract
 from paystream_ops.vault.client import VaultClient
 from paystream_ops.vault.desired import BootstrapSettings, Kind, Resource, desired_resources
 from paystream_ops.vault.plan import Plan, SecretState, build_plan, project
-from paystream_ops.vault.rotation import parse_vault_time
 from paystream_ops.vault.values import SecretValue
+from paystream_ops.vault.version_retention import parse_vault_time
 
 
 def read_actual(

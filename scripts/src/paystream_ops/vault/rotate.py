@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from paystream_ops.errors import UserError
 from paystream_ops.vault import contract
 from paystream_ops.vault.client import VaultClient
-from paystream_ops.vault.rotation import RotationPlan, parse_metadata, plan_rotation
 from paystream_ops.vault.values import SecretValue
+from paystream_ops.vault.version_retention import RotationPlan, parse_metadata, plan_rotation
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Cross-reference checks over rendered objects: what a cluster would only find at 3 a.m.
 
 Each module exposes ``NAME`` and ``check(ctx) -> Iterator[Problem]`` over one rendered target;
-``argocd`` also looks across targets (an Application and the path it deploys).
+``argocd`` and ``platform_charts`` also look across targets (an Application and the path it
+deploys).
 """
 
 from __future__ import annotations

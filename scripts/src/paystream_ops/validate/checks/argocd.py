@@ -4,9 +4,8 @@ Per Application: a sync wave; the dedicated project (not ``default``) allowing i
 destination and every cluster-scoped kind its path renders; charts and external Git sources
 pinned to exact versions; this repository's paths existing. Across the cluster's Applications:
 the Application health check in argocd-cm (without it waves do not wait), the service after
-the platform, the HTTPRoute weights the plugin moves ignored (with RespectIgnoreDifferences),
-the traffic-router plugin the Rollouts use configured with a pinned URL and sha256 (the
-controller will not start otherwise), and no mesh retries for a payment API.
+the platform, and the HTTPRoute weights the plugin moves ignored (with
+RespectIgnoreDifferences). What the platform charts' values must set is ``platform_charts``.
 """
 
 from __future__ import annotations
@@ -16,10 +15,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-import yaml
-
 from paystream_ops.validate.checks import TargetContext
-from paystream_ops.validate.checks.rollout import GATEWAY_PLUGIN, plugin_names
+from paystream_ops.validate.checks.rollout import GATEWAY_PLUGIN
 from paystream_ops.validate.model import (
     K8sObject,
     Problem,
@@ -39,8 +36,6 @@ HEALTH_KEY = "resource.customizations.health.argoproj.io_Application"
 WEIGHT_PATHS = (".spec.rules[].backendRefs[].weight", ".spec.rules[]?.backendRefs[]?.weight")
 EXACT_VERSION = re.compile(r"^v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$")
 COMMIT = re.compile(r"^[0-9a-f]{40}$")
-PLUGIN_URL = re.compile(r"^https://.+/releases/download/v\d+\.\d+\.\d+[^/]*/[^/]+$")
-SHA256 = re.compile(r"^[0-9a-f]{64}$")
 CLUSTER_SCOPED_CORE = frozenset(
     {
         ("", "Namespace"),
@@ -68,16 +63,6 @@ def sources(app: K8sObject) -> list[dict[str, Any]]:
     ]
 
 
-def helm_values(source: dict[str, Any]) -> dict[str, Any]:
-    helm = as_dict(source.get("helm"))
-    if isinstance(helm.get("valuesObject"), dict):
-        return as_dict(helm["valuesObject"])
-    if isinstance(helm.get("values"), str):
-        loaded = yaml.safe_load(helm["values"])
-        return as_dict(loaded)
-    return {}
-
-
 def wave(app: K8sObject) -> int | None:
     raw = annotations_of(app).get(WAVE)
     try:
@@ -95,11 +80,9 @@ def check(ctx: TargetContext) -> Iterator[Problem]:
         yield from _application(ctx, app)
     yield from _health_check(ctx, apps)
     yield from _waves(ctx, apps)
-    yield from _plugins(ctx, apps)
-    yield from _retries(ctx, apps)
 
 
-def _local_render(ctx: TargetContext, source: dict[str, Any]) -> Rendered | None:
+def local_render(ctx: TargetContext, source: dict[str, Any]) -> Rendered | None:
     if source.get("repoURL") != ctx.settings.gitops_repo_url or not source.get("path"):
         return None
     return ctx.all_targets.get(str(source["path"]).strip("/"))
@@ -216,7 +199,7 @@ def _destination(ctx: TargetContext, app: K8sObject, project: K8sObject) -> Iter
         for w in as_list(dig(project, "spec", "clusterResourceWhitelist"))
     }
     for source in sources(app):
-        rendered = _local_render(ctx, source)
+        rendered = local_render(ctx, source)
         if rendered is None:
             continue
         seen: set[str] = set()
@@ -303,7 +286,7 @@ def _waves(ctx: TargetContext, apps: list[K8sObject]) -> Iterator[Problem]:
     charts = [a for a in apps if any(s.get("chart") for s in sources(a))]
     platform_wave = max((w for a in charts if (w := wave(a)) is not None), default=None)
     for app in apps:
-        renders = [r for s in sources(app) if (r := _local_render(ctx, s)) is not None]
+        renders = [r for s in sources(app) if (r := local_render(ctx, s)) is not None]
         if not any(any(True for _ in r.of_kind("Rollout")) for r in renders):
             continue
         app_wave = wave(app)
@@ -314,78 +297,3 @@ def _waves(ctx: TargetContext, apps: list[K8sObject]) -> Iterator[Problem]:
                 f"wave {app_wave} is not after the platform (charts up to wave {platform_wave})",
                 NAME,
             )
-
-
-def _chart_app(apps: list[K8sObject], chart: str) -> tuple[K8sObject, dict[str, Any]] | None:
-    for app in apps:
-        for source in sources(app):
-            if source.get("chart") == chart:
-                return app, helm_values(source)
-    return None
-
-
-def _plugins(ctx: TargetContext, apps: list[K8sObject]) -> Iterator[Problem]:
-    used: set[str] = set()
-    for app in apps:
-        for source in sources(app):
-            rendered = _local_render(ctx, source)
-            if rendered is not None:
-                used |= plugin_names(rendered.objects)
-    if not used:
-        return
-    found = _chart_app(apps, "argo-rollouts")
-    if found is None:
-        yield ctx.problem(
-            None,
-            "",
-            f"Rollouts use {sorted(used)} but no Application installs the argo-rollouts chart",
-            NAME,
-        )
-        return
-    app, values = found
-    configured = {
-        str(as_dict(p).get("name")): as_dict(p)
-        for p in as_list(dig(values, "controller", "trafficRouterPlugins"))
-    }
-    where = "spec.source.helm.valuesObject.controller.trafficRouterPlugins"
-    for plugin in sorted(used):
-        entry = configured.get(plugin)
-        if entry is None:
-            yield ctx.problem(
-                app,
-                where,
-                f"does not configure {plugin!r}, which the Rollouts "
-                "use: the controller cannot route their traffic",
-                NAME,
-            )
-            continue
-        if not PLUGIN_URL.match(str(entry.get("location", ""))):
-            yield ctx.problem(
-                app,
-                f"{where}[{plugin}].location",
-                "not an https release URL pinned to a version",
-                NAME,
-            )
-        if not SHA256.match(str(entry.get("sha256", ""))):
-            yield ctx.problem(
-                app,
-                f"{where}[{plugin}].sha256",
-                "missing or not 64 hex digits: the controller would run whatever that URL serves",
-                NAME,
-            )
-
-
-def _retries(ctx: TargetContext, apps: list[K8sObject]) -> Iterator[Problem]:
-    found = _chart_app(apps, "istiod")
-    if found is None:
-        return
-    app, values = found
-    attempts = dig(values, "meshConfig", "defaultHttpRetryPolicy", "attempts")
-    if attempts != 0:
-        yield ctx.problem(
-            app,
-            "spec.source.helm.valuesObject.meshConfig.defaultHttpRetryPolicy.attempts",
-            f"is {attempts!r}: the mesh would retry POST /v1/authorize "
-            "and could authorize a payment twice; set 0",
-            NAME,
-        )

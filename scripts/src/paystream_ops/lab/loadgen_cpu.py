@@ -1,6 +1,6 @@
-"""Why the lab has its own traffic generator: CPU per request, ours against httpx.
+"""CPU per request of the lab's traffic generator against httpx: why the lab has its own client.
 
-`python -m paystream_ops.lab.bench [--rate 3000] [--seconds 5]` starts a bare ASGI app under
+`python -m paystream_ops.lab.loadgen_cpu [--rate 3000] [--seconds 5]` starts a bare ASGI app under
 granian, drives it at the same open-loop rate with (a) `paystream_ops.lab.loadgen` and (b) an
 httpx.AsyncClient doing the same job, each in its own process, and prints the CPU time each
 client spent per request and their ratio. Not a test: figures go to DESIGN.md.
@@ -90,7 +90,7 @@ def main() -> None:
             str(port),
             "--loop",
             "uvloop",
-            "paystream_ops.lab.bench:app",
+            "paystream_ops.lab.loadgen_cpu:app",
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -125,7 +125,7 @@ def main() -> None:
             [
                 sys.executable,
                 "-m",
-                "paystream_ops.lab.bench",
+                "paystream_ops.lab.loadgen_cpu",
                 "--client",
                 "httpx",
                 "--port",

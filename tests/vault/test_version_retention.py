@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from paystream_ops.errors import UserError
-from paystream_ops.vault.rotation import (
+from paystream_ops.vault.version_retention import (
     SecretMetadata,
     VersionInfo,
     parse_metadata,

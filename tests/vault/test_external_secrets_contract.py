@@ -1,4 +1,6 @@
-"""The rendered External Secrets wiring matches what `vault bootstrap` creates."""
+"""The rendered External Secrets wiring matches what `vault bootstrap` creates: the validator's
+`secrets` check (what `paystream-ops validate` runs) on a reduced prod overlay and one mutation
+at a time, on the real overlays, and what ESO would read from a bootstrapped OpenBao."""
 
 from __future__ import annotations
 
@@ -11,14 +13,24 @@ import pytest
 import yaml
 from paystream_ops.paths import ENVIRONMENTS, overlay_dir
 from paystream_ops.render import K8sObject, render
+from paystream_ops.validate.checks import Settings, TargetContext, external_secrets
+from paystream_ops.validate.checks.external_secrets import eso_vault_api_path
+from paystream_ops.validate.model import Rendered, Target
 from paystream_ops.vault import contract
-from paystream_ops.vault.manifests import check_secret_manifests, eso_vault_api_path
 
 FIXTURE = Path(__file__).parent / "fixtures" / "secrets-prod-valid.yaml"
 
 
 def valid() -> list[K8sObject]:
     return [doc for doc in yaml.safe_load_all(FIXTURE.read_text()) if doc]
+
+
+def check_secret_manifests(objects: list[K8sObject], env: str) -> list[str]:
+    """The validator's External Secrets check on `objects` as the overlay of `env`."""
+    target = Target(f"overlays/{env}", overlay_dir(env))
+    settings = Settings(root=overlay_dir(env).parents[1], exported_metrics=frozenset())
+    ctx = TargetContext(Rendered(target, objects), settings, env, {})
+    return [problem.line() for problem in external_secrets.check(ctx)]
 
 
 def by_name(objects: list[K8sObject], kind: str, name: str) -> K8sObject:
@@ -71,7 +83,7 @@ MUTATIONS: dict[str, tuple[Callable[[list[K8sObject]], None], str]] = {
         lambda o: by_name(o, "ClusterSecretStore", "vault-paystream").update(
             apiVersion="external-secrets.io/v1beta1"
         ),
-        "apiVersion 'external-secrets.io/v1beta1'",
+        "apiVersion: 'external-secrets.io/v1beta1'",
     ),
     "other env's key": (
         lambda o: _es(o)["data"][0]["remoteRef"].update(key="staging/auth-service/admin-token"),
@@ -112,7 +124,7 @@ MUTATIONS: dict[str, tuple[Callable[[list[K8sObject]], None], str]] = {
     ),
     "subPath": (
         lambda o: _pod(o)["containers"][0]["volumeMounts"][0].update(subPath="admin-token"),
-        "subPath: set",
+        "a secret mounted with subPath never sees a rotation",
     ),
     "mount path": (
         lambda o: _pod(o)["containers"][0]["volumeMounts"][0].update(mountPath="/secrets"),
