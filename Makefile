@@ -6,8 +6,9 @@ SHELL := /bin/bash
 UV_VERSION := 0.13.9
 UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 RUN := $(UV) run --frozen
-# System tools the tests drive for real: Prometheus + promtool, Alertmanager + amtool, wrk.
-APT_PACKAGES := prometheus prometheus-alertmanager wrk
+# System tools the tests drive for real: Prometheus + promtool, Alertmanager + amtool, wrk,
+# redis-server (the shared idempotency store).
+APT_PACKAGES := prometheus prometheus-alertmanager wrk redis-server
 SCENARIO ?= incident-visa-timeouts
 OVERLAY ?= prod
 REPEAT_SCENARIO ?= healthy

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from paystream_ops.processes import ServiceProcess
+from paystream_ops.redis_process import RedisServerProcess, running_redis
 
 StartService = Callable[..., ServiceProcess]
 
@@ -61,3 +62,11 @@ def start_service(tmp_path: Path) -> Iterator[StartService]:
             )
 
         yield start
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServerProcess]:
+    """One real redis-server for the session; tests keep apart by key namespace."""
+    log = tmp_path_factory.mktemp("redis") / "redis.log"
+    with running_redis(log) as server:
+        yield server
