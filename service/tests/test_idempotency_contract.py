@@ -153,14 +153,17 @@ def test_a_completed_claim_lives_its_ttl_not_its_lease(open_store: OpenStore) ->
     assert run(open_store, body) == [Replay(ANSWER), Fresh()]
 
 
-def test_a_late_complete_after_the_lease_stores_nothing(open_store: OpenStore) -> None:
+def test_a_late_complete_stores_the_answer_on_a_free_key_only(open_store: OpenStore) -> None:
     async def body(store: IdempotencyStore) -> list[object]:
-        await store.claim("k", FP_A)
+        await store.claim("free", FP_A)
+        await store.claim("taken", FP_A)
         await asyncio.sleep(LEASE + 0.1)
-        await store.complete("k", FP_A, ANSWER)
-        return [await store.claim("k", FP_A)]
+        await store.claim("taken", FP_B)  # the key was claimed again since
+        await store.complete("free", FP_A, ANSWER)
+        await store.complete("taken", FP_A, ANSWER)
+        return [await store.claim("free", FP_A), await store.claim("taken", FP_B)]
 
-    assert run(open_store, body) == [Fresh()]
+    assert run(open_store, body) == [Replay(ANSWER), InFlight()]
 
 
 @pytest.mark.parametrize("concurrent", [2, 16])

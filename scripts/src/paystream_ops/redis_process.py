@@ -1,8 +1,9 @@
 """A real `redis-server` on loopback: the shared idempotency store in tests and the lab.
 
-No persistence (`--save ""`, no AOF): a restart starts empty, the worst case a store outage can
-leave behind. `kill()` is a crash (SIGKILL); `start()` again reuses the same port, so the
-service's configured URL keeps pointing at it.
+Without `data_dir` nothing persists (`--save ""`, no AOF). With it, every write is in the
+append-only file before the reply (`appendfsync always`), so a crash (`kill()`, SIGKILL) and a
+`start()` on the same port and directory bring every record back: what a store needs so that
+a retry after its restart still replays the first answer.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ def _pong(port: int) -> bool:
 class RedisServerProcess:
     port: int = 0
     log_path: Path | None = None
+    data_dir: Path | None = None
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -42,13 +44,18 @@ class RedisServerProcess:
         binary = shutil.which("redis-server")
         if binary is None:
             raise UserError("redis-server not found: run `make setup` (apt package redis-server)")
+        persistence = (
+            ["--dir", str(self.data_dir), "--appendonly", "yes", "--appendfsync", "always"]
+            if self.data_dir is not None
+            else ["--appendonly", "no"]
+        )
         return [
             binary,
             "--bind", "127.0.0.1",
             "--port", str(self.port),
             "--save", "",
-            "--appendonly", "no",
             "--protected-mode", "yes",
+            *persistence,
         ]  # fmt: skip
 
     def start(self, timeout_seconds: float = 10.0) -> None:
@@ -83,8 +90,10 @@ class RedisServerProcess:
 
 
 @contextlib.contextmanager
-def running_redis(log_path: Path | None = None) -> Iterator[RedisServerProcess]:
-    server = RedisServerProcess(log_path=log_path)
+def running_redis(
+    log_path: Path | None = None, data_dir: Path | None = None
+) -> Iterator[RedisServerProcess]:
+    server = RedisServerProcess(log_path=log_path, data_dir=data_dir)
     server.start()
     try:
         yield server

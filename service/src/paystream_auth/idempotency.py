@@ -2,7 +2,8 @@
 
 Protocol: `claim` a key for a request fingerprint. The answer is one of
 - `Fresh`: nobody holds the key; the caller authorizes, then `complete`s (or `release`s on a
-  failure, so a retry may try again);
+  failure, so a retry may try again); a `complete` after the lease stores the answer if the key
+  is still free, so an authorization that happened wins over a later attempt;
 - `Replay`: the same request already succeeded; return the stored response unchanged;
 - `Mismatch`: the key was used with a different body (a client bug: 422);
 - `InFlight`: the first request with this key is still running; the caller answers 409 at once
@@ -109,10 +110,16 @@ class MemoryIdempotencyStore:
         return InFlight()
 
     async def complete(self, key: str, fingerprint: bytes, response: StoredResponse) -> None:
+        """Store the answer on our claim, or on a free key (a claim whose lease ended)."""
         entry = self._held(key, fingerprint)
+        now = self._clock()
         if entry is not None:
             entry.response = response
-            entry.expires_at = self._clock() + self._ttl_seconds
+            entry.expires_at = now + self._ttl_seconds
+            return
+        current = self._entries.get(key)
+        if current is None or current.expires_at <= now:
+            self._insert(key, _Entry(fingerprint, now + self._ttl_seconds, response))
 
     async def release(self, key: str, fingerprint: bytes) -> None:
         if self._held(key, fingerprint) is not None:

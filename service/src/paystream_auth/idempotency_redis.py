@@ -24,6 +24,7 @@ from purgatory.domain.model import OpenedState
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from paystream_auth.idempotency import (
@@ -53,8 +54,11 @@ if string.sub(v, 2, 2) == 'D' then return {1, string.sub(v, 35)} end
 return {3}
 """
 # KEYS[1] record; ARGV[1] the claimed value; ARGV[2] the done value; ARGV[3] ttl ms.
+# Also stores the answer when the claim is gone (its lease ended while the store was down):
+# the answer of an authorization that happened must win over a later fresh attempt.
 _COMPLETE: Final = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
+local v = redis.call('GET', KEYS[1])
+if v == ARGV[1] or not v then
   redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
   return 1
 end
@@ -89,12 +93,17 @@ def decode_answer(raw: bytes) -> StoredResponse:
 
 
 def connect(url: str, timeout_seconds: float) -> Redis:
-    """A client that fails fast: no retries of its own (the caller's retry is the retry)."""
+    """A client that fails fast: one immediate retry on a broken connection, none on a timeout.
+
+    After a store restart every pooled connection is dead; the one retry reconnects, instead of
+    failing one request per stale connection and holding the circuit open. A replayed claim
+    finds its own record and answers `InFlight` (safe: the key waits for its lease).
+    """
     client: Redis = Redis.from_url(
         url,
         socket_timeout=timeout_seconds,
         socket_connect_timeout=timeout_seconds,
-        retry=Retry(NoBackoff(), 0),
+        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
         health_check_interval=0,
     )
     return client

@@ -7,6 +7,7 @@ with one metric update, one window sample and one log line per request. Errors a
 
 from __future__ import annotations
 
+import asyncio
 import math
 import os
 import random
@@ -66,6 +67,8 @@ class Reply:
 
 _ENCODER: Final = msgspec.json.Encoder()
 REPLAY_HEADER: Final = "Idempotent-Replayed"
+# How long an answer the store could not take is offered to it again (decision 0072).
+LATE_COMPLETE_SECONDS: Final = 300.0
 _STORED_OUTCOMES: Final[dict[str, Outcome]] = {"approved": "approved", "declined": "declined"}
 
 
@@ -89,6 +92,7 @@ class AuthorizationService:
     rng: random.Random
     processor_key: Callable[[], str | None]
     clock: Callable[[], float] = time.perf_counter
+    _late_completes: set[asyncio.Task[None]] = field(default_factory=set)
 
     def _record(
         self,
@@ -187,15 +191,31 @@ class AuthorizationService:
             except StoreUnavailable as exc:  # the claim then ends with its lease: retries see 409
                 self._store_error("release", exc)
             raise
+        stored = StoredResponse(reply.status_code, reply.body, reply.outcome)
         try:
-            await self.idempotency.complete(
-                scoped, fingerprint, StoredResponse(reply.status_code, reply.body, reply.outcome)
-            )
+            await self.idempotency.complete(scoped, fingerprint, stored)
         except StoreUnavailable as exc:
-            # The card is authorized: the caller gets the answer; a retry sees 409 until the
-            # lease ends (docs/decisions/0072-idempotency-store-failure-is-a-503.md).
+            # The card is authorized: the caller gets the answer, and the store gets it as soon
+            # as it is back (docs/decisions/0072-idempotency-store-failure-is-a-503.md).
             self._store_error("complete", exc)
+            task = asyncio.create_task(self._complete_later(scoped, fingerprint, stored))
+            self._late_completes.add(task)
+            task.add_done_callback(self._late_completes.discard)
         return reply
+
+    async def _complete_later(self, key: str, fingerprint: bytes, stored: StoredResponse) -> None:
+        give_up_at = time.monotonic() + LATE_COMPLETE_SECONDS
+        delay = 0.1
+        while time.monotonic() < give_up_at:
+            await asyncio.sleep(delay)
+            try:
+                await self.idempotency.complete(key, fingerprint, stored)
+            except StoreUnavailable:
+                delay = min(delay * 2, 2.0)
+                continue
+            self.log.event("idempotency.completed_late")
+            return
+        self.log.event("idempotency.complete_abandoned", level="error")
 
     def _store_error(self, operation: str, exc: StoreUnavailable) -> None:
         self.log.event(
