@@ -19,7 +19,7 @@ from paystream_auth.problems import Problem
 from paystream_auth.runtime import Runtime
 from paystream_auth.service import Reply
 from paystream_ops.processes import free_port
-from paystream_ops.redis_process import RedisServerProcess
+from paystream_ops.redis_process import RedisServerProcess, running_redis
 
 from .cardgen import VISA
 from .inprocess import count, make_runtime, request_body, samples
@@ -48,6 +48,7 @@ def status(answer: Reply | Problem) -> int:
 
 
 def approvals(runtime: Runtime) -> float:
+    """Visa answers (approved or declined), replays included."""
     exposition = runtime.metrics.exposition()
     return count(exposition, "visa", "approved") + count(exposition, "visa", "declined")
 
@@ -199,3 +200,33 @@ def test_a_stored_answer_holds_no_card_number(
     assert found[0].startswith(f"paystream:{environment}:idempotency:".encode())
     assert found[1].startswith(b"1D")  # format 1, done
     assert all(VISA.encode() not in item and b"order-card" not in item for item in found)
+
+
+def test_an_answer_the_store_missed_is_stored_once_it_is_back(tmp_path: Path) -> None:
+    """The store crashes while a card is being authorized: the caller still gets its answer,
+    and the answer reaches the store after its restart, so a retry replays it."""
+    data_dir = tmp_path / "redis-data"
+    data_dir.mkdir()
+    with running_redis(tmp_path / "redis.log", data_dir) as server:
+        runtime = shared(
+            tmp_path,
+            server.url,
+            PAYSTREAM_LATENCY_SCALE="1",
+            PAYSTREAM_FAULTS='{"visa": {"added_latency_ms": 300}}',
+            PAYSTREAM_IDEMPOTENCY_STORE_BREAKER_RESET_SECONDS="0.1",
+        )
+
+        async def main() -> list[Reply | Problem]:
+            await runtime.prepare()
+            first = asyncio.create_task(send(runtime, request_body(VISA), "crash-1"))
+            await asyncio.sleep(0.1)  # claimed, now waiting on the network
+            server.kill()
+            answered = await first
+            await asyncio.to_thread(server.start)
+            await asyncio.sleep(1.0)  # the late complete retries with backoff
+            return [answered, await send(runtime, request_body(VISA), "crash-1")]
+
+        first, retry = asyncio.run(main())
+    assert isinstance(first, Reply) and first.status_code == 200
+    assert isinstance(retry, Reply) and retry.body == first.body
+    assert retry.headers == {"Idempotent-Replayed": "true"}  # same transaction, not a new one
