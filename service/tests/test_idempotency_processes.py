@@ -285,9 +285,11 @@ def test_a_hostile_key_is_a_client_problem_never_a_500(
 ) -> None:
     status, headers, payload = raw_post(one_service.port, HOSTILE_KEYS[name])
     assert status in (400, 422, 431), (status, payload[:200])
-    if status == 422:  # the service's own answer names the header
-        assert b"content-type: application/problem+json" in headers
-        assert json.loads(payload)["field"] == "Idempotency-Key"
+    if b"content-type: application/problem+json" in headers:  # the service's own answer
+        assert status == 422 and json.loads(payload)["field"] == "Idempotency-Key"
+    else:  # refused by granian's HTTP parser before the app (control characters): no body
+        assert status == 400 and payload == b"", (name, status, payload[:200])
+        assert name == "control"
 
 
 def test_a_visible_ascii_key_at_the_limit_is_accepted(one_service: ServiceProcess) -> None:
