@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from paystream_ops.processes import ServiceProcess
+from paystream_ops.redis_process import RedisServerProcess, running_redis
 
 StartService = Callable[..., ServiceProcess]
 
@@ -74,3 +75,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     if len(set(ids)) != len(ids):
         twice = sorted({i for i in ids if ids.count(i) > 1})
         raise pytest.UsageError(f"tests share a node id (xdist would run one): {twice}")
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServerProcess]:
+    """One real redis-server for the session; tests keep apart by key namespace."""
+    log = tmp_path_factory.mktemp("redis") / "redis.log"
+    with running_redis(log) as server:
+        yield server

@@ -13,18 +13,23 @@ from prometheus_client.parser import text_string_to_metric_families
 
 
 def make_runtime(tmp_path: Path, **env: str) -> tuple[Runtime, Path]:
-    """A runtime with generated secrets; its JSON log goes to a file it returns."""
+    """A runtime with generated secrets; its JSON log goes to a file it returns.
+
+    Runtimes built on one `tmp_path` share the secrets (as pods do), so two of them on one
+    redis-server are two pods sharing the idempotency store.
+    """
     secrets_dir = tmp_path / "secrets"
     secrets_dir.mkdir(exist_ok=True)
-    for name in ("admin-token", "processor-api-key"):
-        (secrets_dir / name).write_text(secrets.token_urlsafe(16))
+    for name in ("admin-token", "processor-api-key", "idempotency-hmac-key"):
+        if not (secrets_dir / name).exists():
+            (secrets_dir / name).write_text(secrets.token_urlsafe(24))
     environment = {
         "PAYSTREAM_SECRETS_DIR": str(secrets_dir),
         "PAYSTREAM_SEED": "1",
         "PAYSTREAM_LATENCY_SCALE": "0",
         **env,
     }
-    log_path = tmp_path / "service.log"
+    log_path = tmp_path / f"service-{secrets.token_hex(3)}.log"
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     return Runtime.build(load_settings(environment), environment, log_fd=fd), log_path
 

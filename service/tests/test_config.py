@@ -67,6 +67,26 @@ def test_faults_can_come_from_a_file(tmp_path: Path) -> None:
             "PAYSTREAM_FAULTS and PAYSTREAM_FAULTS_FILE are both set",
         ),
         ({"PAYSTREAM_FAULTS_FILE": "/nonexistent/f.json"}, "PAYSTREAM_FAULTS_FILE: cannot read"),
+        ({"PAYSTREAM_ENVIRONMENT": "Prod!"}, "PAYSTREAM_ENVIRONMENT: expected 1 to 32"),
+        ({"PAYSTREAM_IDEMPOTENCY_STORE": "etcd"}, "PAYSTREAM_IDEMPOTENCY_STORE: expected memory"),
+        (
+            {"PAYSTREAM_IDEMPOTENCY_STORE": "redis"},
+            "PAYSTREAM_IDEMPOTENCY_STORE_URL: expected redis://",
+        ),
+        (
+            {"PAYSTREAM_IDEMPOTENCY_STORE": "redis", "PAYSTREAM_IDEMPOTENCY_STORE_URL": "http://x"},
+            "PAYSTREAM_IDEMPOTENCY_STORE_URL: expected redis://",
+        ),
+        ({"PAYSTREAM_ENVIRONMENT": "prod"}, "PAYSTREAM_IDEMPOTENCY_STORE: PAYSTREAM_ENVIRONMENT"),
+        (
+            {"PAYSTREAM_ENVIRONMENT": "prod", "PAYSTREAM_IDEMPOTENCY_STORE": "memory"},
+            "PAYSTREAM_ENVIRONMENT=prod requires redis",
+        ),
+        (
+            {"PAYSTREAM_IDEMPOTENCY_LEASE_SECONDS": "2"},
+            "PAYSTREAM_IDEMPOTENCY_LEASE_SECONDS: must exceed PAYSTREAM_PROCESSOR_DEADLINE_MS",
+        ),
+        ({"PAYSTREAM_IDEMPOTENCY_STORE_TIMEOUT_MS": "0"}, "PAYSTREAM_IDEMPOTENCY_STORE_TIMEOUT_MS"),
     ],
 )
 def test_bad_values_fail_with_one_line_naming_the_variable(
@@ -76,3 +96,18 @@ def test_bad_values_fail_with_one_line_naming_the_variable(
         load_settings(env)
     assert message in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def test_the_shared_store_is_accepted_in_prod_and_namespaced_by_environment() -> None:
+    settings = load_settings(
+        {
+            "PAYSTREAM_ENVIRONMENT": "prod",
+            "PAYSTREAM_IDEMPOTENCY_STORE": "redis",
+            "PAYSTREAM_IDEMPOTENCY_STORE_URL": "redis://valkey:6379/0",
+        }
+    )
+    assert (settings.environment, settings.idempotency_store) == ("prod", "redis")
+    assert settings.idempotency_store_url == "redis://valkey:6379/0"
+    defaults = load_settings({})
+    assert (defaults.environment, defaults.idempotency_store) == ("dev", "memory")
+    assert defaults.idempotency_store_timeout_seconds == 0.1

@@ -24,6 +24,19 @@ pytestmark = pytest.mark.integration
             {"PAYSTREAM_LATENCY_SCALE": "fast"},
             "paystream-auth: configuration error: PAYSTREAM_LATENCY_SCALE: expected a number",
         ),
+        (
+            {"PAYSTREAM_ENVIRONMENT": "prod"},
+            "paystream-auth: configuration error: PAYSTREAM_IDEMPOTENCY_STORE: "
+            "PAYSTREAM_ENVIRONMENT=prod requires redis",
+        ),
+        (
+            # The shared store without the shared secret (ServiceProcess writes only two files).
+            {
+                "PAYSTREAM_IDEMPOTENCY_STORE": "redis",
+                "PAYSTREAM_IDEMPOTENCY_STORE_URL": "redis://x",
+            },
+            "paystream-auth: configuration error: PAYSTREAM_SECRETS_DIR: idempotency-hmac-key: ",
+        ),
     ],
 )
 def test_a_bad_configuration_is_a_one_line_startup_failure(

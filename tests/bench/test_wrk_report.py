@@ -60,6 +60,7 @@ def test_a_short_real_run_measures_both_apps() -> None:
     assert result.bare_median.requests_per_second > 0
     assert result.service_median.requests_per_second > 0
     assert result.throughput_ratio > 0
+    assert result.keyed_median.requests_per_second > 0 and result.keyed_ratio > 0
     assert result.as_dict()["round_ratios"] == [round(result.throughput_ratio, 3)]
 
 

@@ -7,9 +7,11 @@ naming the variable and what was expected, never a traceback.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final, Literal
 
 from paystream_auth.faults import FaultProfile, FaultProfileError, parse_profile
 
@@ -19,6 +21,12 @@ class ConfigError(Exception):
 
 
 DEFAULT_SECRETS_DIR = "/var/run/secrets/paystream"
+# Environments where a per-process store would let a retry on another pod authorize twice.
+SHARED_STORE_ENVIRONMENTS: Final = frozenset({"prod"})
+_ENVIRONMENT: Final = re.compile(r"[a-z0-9-]{1,32}")
+_STORE_URL: Final = re.compile(r"(redis|rediss|unix)://\S+")
+
+StoreKind = Literal["memory", "redis"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,13 @@ class Settings:
     idempotency_max_entries: int
     idempotency_ttl_seconds: float
     multiproc_dir: Path | None
+    environment: str
+    idempotency_store: StoreKind
+    idempotency_store_url: str | None
+    idempotency_lease_seconds: float
+    idempotency_store_timeout_seconds: float
+    idempotency_store_breaker_threshold: int
+    idempotency_store_breaker_reset_seconds: float
 
 
 def _number(
@@ -100,10 +115,53 @@ def _startup_faults(env: Mapping[str, str]) -> FaultProfile:
         raise ConfigError(f"{source}: {exc}") from None
 
 
+def _environment(env: Mapping[str, str]) -> str:
+    value = env.get("PAYSTREAM_ENVIRONMENT", "").strip() or "dev"
+    if not _ENVIRONMENT.fullmatch(value):
+        raise ConfigError(
+            "PAYSTREAM_ENVIRONMENT: expected 1 to 32 characters of a-z, 0-9 or '-' "
+            "(dev, staging, prod)"
+        )
+    return value
+
+
+def _store(env: Mapping[str, str], environment: str) -> tuple[StoreKind, str | None]:
+    kind = env.get("PAYSTREAM_IDEMPOTENCY_STORE", "").strip() or "memory"
+    url = env.get("PAYSTREAM_IDEMPOTENCY_STORE_URL", "").strip() or None
+    if kind not in ("memory", "redis"):
+        raise ConfigError(f"PAYSTREAM_IDEMPOTENCY_STORE: expected memory or redis, got {kind!r}")
+    if kind == "memory":
+        if environment in SHARED_STORE_ENVIRONMENTS:
+            raise ConfigError(
+                f"PAYSTREAM_IDEMPOTENCY_STORE: PAYSTREAM_ENVIRONMENT={environment} requires "
+                "redis (a per-process store lets a retry on another pod authorize twice)"
+            )
+        return "memory", None
+    if url is None or not _STORE_URL.fullmatch(url):
+        raise ConfigError(
+            "PAYSTREAM_IDEMPOTENCY_STORE_URL: expected redis://host:port/db "
+            "(or rediss://, unix://) when PAYSTREAM_IDEMPOTENCY_STORE=redis"
+        )
+    return "redis", url
+
+
 def load_settings(env: Mapping[str, str]) -> Settings:
     """Parse every PAYSTREAM_* variable; raise ConfigError naming the first bad one."""
     seed_raw = env.get("PAYSTREAM_SEED", "").strip()
     multiproc = env.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
+    environment = _environment(env)
+    store, store_url = _store(env, environment)
+    deadline_seconds = (
+        _number(env, "PAYSTREAM_PROCESSOR_DEADLINE_MS", 2000.0, minimum=1, maximum=60_000) / 1000.0
+    )
+    lease_seconds = _number(
+        env, "PAYSTREAM_IDEMPOTENCY_LEASE_SECONDS", 30.0, minimum=0.05, maximum=3600
+    )
+    if lease_seconds <= deadline_seconds:
+        raise ConfigError(
+            "PAYSTREAM_IDEMPOTENCY_LEASE_SECONDS: must exceed PAYSTREAM_PROCESSOR_DEADLINE_MS "
+            "(a claim must outlive the call it guards)"
+        )
     return Settings(
         secrets_dir=Path(env.get("PAYSTREAM_SECRETS_DIR", "").strip() or DEFAULT_SECRETS_DIR),
         secrets_poll_seconds=_number(
@@ -115,10 +173,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         ),
         version=_label(env, "PAYSTREAM_VERSION", "dev"),
         revision=_label(env, "PAYSTREAM_REVISION", "unknown"),
-        processor_deadline_seconds=_number(
-            env, "PAYSTREAM_PROCESSOR_DEADLINE_MS", 2000.0, minimum=1, maximum=60_000
-        )
-        / 1000.0,
+        processor_deadline_seconds=deadline_seconds,
         latency_scale=_number(env, "PAYSTREAM_LATENCY_SCALE", 1.0, minimum=0, maximum=100),
         drain_seconds=_number(env, "PAYSTREAM_DRAIN_SECONDS", 5.0, minimum=0, maximum=300),
         seed=_integer(env, "PAYSTREAM_SEED", 0, minimum=0, maximum=2**63 - 1) if seed_raw else None,
@@ -135,4 +190,18 @@ def load_settings(env: Mapping[str, str]) -> Settings:
             env, "PAYSTREAM_IDEMPOTENCY_TTL_SECONDS", 86_400.0, minimum=1, maximum=7 * 86400
         ),
         multiproc_dir=Path(multiproc) if multiproc else None,
+        environment=environment,
+        idempotency_store=store,
+        idempotency_store_url=store_url,
+        idempotency_lease_seconds=lease_seconds,
+        idempotency_store_timeout_seconds=_number(
+            env, "PAYSTREAM_IDEMPOTENCY_STORE_TIMEOUT_MS", 100.0, minimum=1, maximum=10_000
+        )
+        / 1000.0,
+        idempotency_store_breaker_threshold=_integer(
+            env, "PAYSTREAM_IDEMPOTENCY_STORE_BREAKER_THRESHOLD", 5, minimum=1, maximum=10_000
+        ),
+        idempotency_store_breaker_reset_seconds=_number(
+            env, "PAYSTREAM_IDEMPOTENCY_STORE_BREAKER_RESET_SECONDS", 2.0, minimum=0.01, maximum=600
+        ),
     )

@@ -1,22 +1,25 @@
-"""Idempotency keys: the store interface and the default in-memory LRU + TTL implementation.
+"""Idempotency keys: the store interface and the in-memory LRU + TTL implementation.
 
 Protocol: `claim` a key for a request fingerprint. The answer is one of
 - `Fresh`: nobody holds the key; the caller authorizes, then `complete`s (or `release`s on a
-  failure, so a retry may try again);
+  failure, so a retry may try again); a `complete` after the lease stores the answer if the key
+  is still free, so an authorization that happened wins over a later attempt;
 - `Replay`: the same request already succeeded; return the stored response unchanged;
-- `Mismatch`: the key was used with a different body (a client bug: 422).
-A claim for a key whose first request is still in flight waits for it, so two concurrent
-retries never authorize twice. The in-memory store is per process: see DESIGN.md for what a
-deployment with several workers or replicas needs (a shared store behind this same interface).
+- `Mismatch`: the key was used with a different body (a client bug: 422);
+- `InFlight`: the first request with this key is still running; the caller answers 409 at once
+  and never waits (docs/decisions/0071-in-flight-key-is-a-409.md).
+A claim is held for at most `lease_seconds` (a crashed holder frees the key), an answer for
+`ttl_seconds`. A store that cannot answer raises `StoreUnavailable`. The in-memory store is per
+process (`make serve`, unit tests); `idempotency_redis.RedisIdempotencyStore` is shared by every
+pod and both versions (docs/decisions/0070-shared-idempotency-store.md).
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 
@@ -42,7 +45,21 @@ class Mismatch:
     pass
 
 
-Claim = Fresh | Replay | Mismatch
+@dataclass(frozen=True, slots=True)
+class InFlight:
+    pass
+
+
+Claim = Fresh | Replay | Mismatch | InFlight
+
+
+class StoreUnavailable(Exception):
+    """The store did not answer in time, or its circuit is open: nothing is known of the key."""
+
+    def __init__(self, reason: str, retry_after_seconds: int = 1) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after_seconds = retry_after_seconds
 
 
 class IdempotencyStore(Protocol):
@@ -58,57 +75,70 @@ class _Entry:
     fingerprint: bytes
     expires_at: float
     response: StoredResponse | None = None
-    done: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class MemoryIdempotencyStore:
-    """An LRU of at most `max_entries` keys, each kept `ttl_seconds` after its first use."""
+    """An LRU of `max_entries` keys: a claim lives `lease_seconds`, an answer `ttl_seconds`."""
 
     def __init__(
         self,
         max_entries: int,
         ttl_seconds: float,
+        lease_seconds: float,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._max_entries = max_entries
         self._ttl_seconds = ttl_seconds
+        self._lease_seconds = lease_seconds
         self._clock = clock
 
     def __len__(self) -> int:
         return len(self._entries)
 
     async def claim(self, key: str, fingerprint: bytes) -> Claim:
-        while True:
-            now = self._clock()
-            entry = self._entries.get(key)
-            if entry is None or entry.expires_at <= now:
-                self._insert(key, _Entry(fingerprint, now + self._ttl_seconds))
-                return Fresh()
-            self._entries.move_to_end(key)
-            if entry.fingerprint != fingerprint:
-                return Mismatch()
-            if entry.response is not None:
-                return Replay(entry.response)
-            # The first request with this key is still running: wait for its answer, then look
-            # again (it may have completed, or been released after a failure).
-            await entry.done.wait()
+        now = self._clock()
+        entry = self._entries.get(key)
+        if entry is None or entry.expires_at <= now:
+            self._insert(key, _Entry(fingerprint, now + self._lease_seconds))
+            return Fresh()
+        self._entries.move_to_end(key)
+        if entry.fingerprint != fingerprint:
+            return Mismatch()
+        if entry.response is not None:
+            return Replay(entry.response)
+        return InFlight()
 
     async def complete(self, key: str, fingerprint: bytes, response: StoredResponse) -> None:
-        entry = self._entries.get(key)
-        if entry is not None and entry.fingerprint == fingerprint and entry.response is None:
+        """Store the answer on our claim, or on a free key (a claim whose lease ended)."""
+        entry = self._held(key, fingerprint)
+        now = self._clock()
+        if entry is not None:
             entry.response = response
-            entry.done.set()
+            entry.expires_at = now + self._ttl_seconds
+            return
+        current = self._entries.get(key)
+        if current is None or current.expires_at <= now:
+            self._insert(key, _Entry(fingerprint, now + self._ttl_seconds, response))
 
     async def release(self, key: str, fingerprint: bytes) -> None:
-        entry = self._entries.get(key)
-        if entry is not None and entry.fingerprint == fingerprint and entry.response is None:
+        if self._held(key, fingerprint) is not None:
             del self._entries[key]
-            entry.done.set()
+
+    def _held(self, key: str, fingerprint: bytes) -> _Entry | None:
+        """The key's live claim by this fingerprint, not yet answered."""
+        entry = self._entries.get(key)
+        if (
+            entry is None
+            or entry.fingerprint != fingerprint
+            or entry.response is not None
+            or entry.expires_at <= self._clock()
+        ):
+            return None
+        return entry
 
     def _insert(self, key: str, entry: _Entry) -> None:
         self._entries[key] = entry
         self._entries.move_to_end(key)
         while len(self._entries) > self._max_entries:
-            _, evicted = self._entries.popitem(last=False)
-            evicted.done.set()
+            self._entries.popitem(last=False)

@@ -46,6 +46,12 @@ DURATION_BUCKETS: Final = (
     5.0,
 )
 
+# 0.5 ms .. 1 s: a healthy store answers in about a millisecond; its own timeout is 100 ms.
+STORE_BUCKETS: Final = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
+STORE_OPERATIONS: Final = ("claim", "complete", "release")
+STORE_RESULTS: Final = ("ok", "error", "timeout", "rejected")
+IDEMPOTENCY_REJECTIONS: Final = ("in_flight", "mismatch", "store_unavailable")
+
 # The classic text format Prometheus 2.x parses; Litestar appends `charset=utf-8` to text types.
 CONTENT_TYPE: Final = "text/plain; version=0.0.4"
 
@@ -107,6 +113,47 @@ class ServiceMetrics:
             for network in NETWORKS
             for to in BREAKER_STATES
         }
+
+        self._init_idempotency()
+
+    def _init_idempotency(self) -> None:
+        operations = Counter(
+            "paystream_auth_idempotency_store_operations",
+            "Idempotency store calls by operation and result (ok, error, timeout, rejected).",
+            ["operation", "result"],
+            registry=self.registry,
+        )
+        duration = Histogram(
+            "paystream_auth_idempotency_store_duration_seconds",
+            "Idempotency store call latency by operation, failures included.",
+            ["operation"],
+            buckets=STORE_BUCKETS,
+            registry=self.registry,
+        )
+        rejections = Counter(
+            "paystream_auth_idempotency_rejections",
+            "Requests with an Idempotency-Key answered without authorizing, by reason.",
+            ["reason"],
+            registry=self.registry,
+        )
+        self._store_operations: dict[tuple[str, str], Any] = {
+            (operation, result): operations.labels(operation=operation, result=result)
+            for operation in STORE_OPERATIONS
+            for result in STORE_RESULTS
+        }
+        self._store_duration: dict[str, Any] = {
+            operation: duration.labels(operation=operation) for operation in STORE_OPERATIONS
+        }
+        self._rejections: dict[str, Any] = {
+            reason: rejections.labels(reason=reason) for reason in IDEMPOTENCY_REJECTIONS
+        }
+
+    def store_call(self, operation: str, result: str, seconds: float) -> None:
+        self._store_operations[operation, result].inc()
+        self._store_duration[operation].observe(seconds)
+
+    def idempotency_rejected(self, reason: str) -> None:
+        self._rejections[reason].inc()
 
     def count(self, network: str, outcome: str) -> None:
         self._requests[network, outcome].inc()

@@ -65,7 +65,7 @@ def build_document(version: str) -> dict[str, Any]:
         "name": "Idempotency-Key",
         "in": "header",
         "required": False,
-        "description": "Same key and body within 24 h returns the first answer again.",
+        "description": "Same merchant, key and body within 24 h returns the first answer again.",
         "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
     }
     return {
@@ -86,10 +86,14 @@ def build_document(version: str) -> dict[str, Any]:
                         "400": _problem("The body is not valid JSON."),
                         "413": _problem("The body is larger than 16 KiB."),
                         "415": _problem("The body is not application/json."),
+                        "409": _problem(
+                            "A request with this Idempotency-Key is still running.", _RETRY_AFTER
+                        ),
                         "422": _problem("A field is invalid; `field` names it."),
                         "502": _problem("The card network returned an error."),
                         "503": _problem(
-                            "The network's circuit is open (or credentials are not loaded).",
+                            "The network's circuit is open, credentials are not loaded, or the "
+                            "idempotency store is unavailable (only requests with a key).",
                             _RETRY_AFTER,
                         ),
                         "504": _problem("The card network did not answer before the deadline."),

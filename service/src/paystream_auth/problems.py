@@ -59,6 +59,8 @@ _TITLES: Final = {
     "body-too-large": "Request body too large",
     "unsupported-media-type": "Unsupported media type",
     "idempotency-key-reused": "Idempotency key reused with a different request",
+    "idempotency-key-in-flight": "Idempotency key in use by a request still running",
+    "idempotency-store-unavailable": "Idempotency store unavailable",
     "circuit-open": "Card network circuit open",
     "processor-timeout": "Card network timed out",
     "processor-error": "Card network error",

@@ -19,7 +19,14 @@ from paystream_auth.drain import Drain
 from paystream_auth.fault_admin import FaultAdmin
 from paystream_auth.faults import FaultState
 from paystream_auth.health import RecentWindow
-from paystream_auth.idempotency import MemoryIdempotencyStore
+from paystream_auth.idempotency import IdempotencyStore, MemoryIdempotencyStore
+from paystream_auth.idempotency_hmac import (
+    HMAC_KEY_FILE,
+    IdempotencyHasher,
+    load_hmac_secret,
+    process_local_hasher,
+)
+from paystream_auth.idempotency_redis import RedisIdempotencyStore, connect
 from paystream_auth.logs import JsonLog
 from paystream_auth.metrics import ServiceMetrics
 from paystream_auth.multiproc import (
@@ -58,6 +65,36 @@ def _check_metrics_mode(settings: Settings, env: dict[str, str]) -> None:
         )
 
 
+def _build_idempotency(
+    settings: Settings, metrics: ServiceMetrics
+) -> tuple[IdempotencyStore, IdempotencyHasher, RedisIdempotencyStore | None]:
+    """The configured store and the keyed hash; the shared store needs the shared secret."""
+    shared = settings.idempotency_store == "redis"
+    try:
+        secret = load_hmac_secret(settings.secrets_dir, required=shared)
+    except ValueError as exc:
+        raise ConfigError(f"PAYSTREAM_SECRETS_DIR: {HMAC_KEY_FILE}: {exc}") from None
+    hasher = process_local_hasher() if secret is None else IdempotencyHasher(secret)
+    if not shared or settings.idempotency_store_url is None:
+        memory = MemoryIdempotencyStore(
+            settings.idempotency_max_entries,
+            settings.idempotency_ttl_seconds,
+            settings.idempotency_lease_seconds,
+        )
+        return memory, hasher, None
+    store = RedisIdempotencyStore(
+        connect(settings.idempotency_store_url, settings.idempotency_store_timeout_seconds),
+        settings.environment,
+        ttl_seconds=settings.idempotency_ttl_seconds,
+        lease_seconds=settings.idempotency_lease_seconds,
+        timeout_seconds=settings.idempotency_store_timeout_seconds,
+        breaker_threshold=settings.idempotency_store_breaker_threshold,
+        breaker_reset_seconds=settings.idempotency_store_breaker_reset_seconds,
+        observe=metrics.store_call,
+    )
+    return store, hasher, store
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -69,6 +106,7 @@ class Runtime:
     window: RecentWindow
     drain: Drain
     service: AuthorizationService
+    shared_store: RedisIdempotencyStore | None = None
     started: bool = False
     _poller: asyncio.Task[None] | None = None
 
@@ -97,15 +135,15 @@ class Runtime:
         secrets = SecretsDirectory(settings.secrets_dir)
         fault_state = FaultState(settings.startup_faults)
         window = RecentWindow()
+        store, hasher, shared_store = _build_idempotency(settings, metrics)
         service = AuthorizationService(
             version=settings.version,
             deadline_seconds=settings.processor_deadline_seconds,
             latency_scale=settings.latency_scale,
             faults=fault_state,
             breakers=breakers,
-            idempotency=MemoryIdempotencyStore(
-                settings.idempotency_max_entries, settings.idempotency_ttl_seconds
-            ),
+            idempotency=store,
+            hasher=hasher,
             metrics=metrics,
             window=window,
             log=log,
@@ -124,6 +162,7 @@ class Runtime:
             window=window,
             drain=Drain(settings.drain_seconds, lambda event, fields: log.event(event, **fields)),
             service=service,
+            shared_store=shared_store,
         )
 
     def readiness(self) -> tuple[bool, str]:
@@ -156,6 +195,8 @@ class Runtime:
         """Load secrets and build the breakers: everything start-up needs but signals and GC."""
         self._refresh()
         await self.breakers.initialize()
+        if self.shared_store is not None:
+            await self.shared_store.initialize()
 
     async def startup(self) -> None:
         installed = self.drain.install()
@@ -170,6 +211,8 @@ class Runtime:
             sigterm_drain=installed,
             multiprocess_metrics=self.settings.multiproc_dir is not None,
             startup_faults=not self.settings.startup_faults.is_empty(),
+            environment=self.settings.environment,
+            idempotency_store=self.settings.idempotency_store,
         )
         if installed:  # a server process (not a test client's thread): tune its collector
             # Everything alive now lives as long as the process: out of the collector's view.
@@ -183,6 +226,9 @@ class Runtime:
             self._poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._poller
+        if self.shared_store is not None:
+            with contextlib.suppress(Exception):  # a store already gone has nothing to flush
+                await self.shared_store.close()
         if self.settings.multiproc_dir is not None:
             mark_dead(self.settings.multiproc_dir, os.getpid())
         self.log.event("shutdown")  # also writes every pending request line

@@ -7,7 +7,7 @@ with one metric update, one window sample and one log line per request. Errors a
 
 from __future__ import annotations
 
-import hashlib
+import asyncio
 import math
 import os
 import random
@@ -25,10 +25,13 @@ from paystream_auth.faults import FaultState
 from paystream_auth.health import RecentWindow
 from paystream_auth.idempotency import (
     IdempotencyStore,
+    InFlight,
     Mismatch,
     Replay,
     StoredResponse,
+    StoreUnavailable,
 )
+from paystream_auth.idempotency_hmac import IdempotencyHasher
 from paystream_auth.logs import JsonLog
 from paystream_auth.metrics import ServiceMetrics
 from paystream_auth.networks import FAILURE_OUTCOMES, UNKNOWN_NETWORK, Network, Outcome
@@ -64,6 +67,8 @@ class Reply:
 
 _ENCODER: Final = msgspec.json.Encoder()
 REPLAY_HEADER: Final = "Idempotent-Replayed"
+# How long an answer the store could not take is offered to it again (decision 0072).
+LATE_COMPLETE_SECONDS: Final = 300.0
 _STORED_OUTCOMES: Final[dict[str, Outcome]] = {"approved": "approved", "declined": "declined"}
 
 
@@ -80,12 +85,14 @@ class AuthorizationService:
     faults: FaultState
     breakers: NetworkBreakers
     idempotency: IdempotencyStore
+    hasher: IdempotencyHasher
     metrics: ServiceMetrics
     window: RecentWindow
     log: JsonLog
     rng: random.Random
     processor_key: Callable[[], str | None]
     clock: Callable[[], float] = time.perf_counter
+    _late_completes: set[asyncio.Task[None]] = field(default_factory=set)
 
     def _record(
         self,
@@ -134,15 +141,35 @@ class AuthorizationService:
     async def _authorize_once(
         self, request: AuthorizeRequest, network: Network, key: str, started: float
     ) -> Reply:
-        fingerprint = hashlib.sha256(_ENCODER.encode(request)).digest()
-        claim = await self.idempotency.claim(key, fingerprint)
+        scoped = self.hasher.scoped_key(request.merchant_id, key)
+        fingerprint = self.hasher.fingerprint(_ENCODER.encode(request))
+        try:
+            claim = await self.idempotency.claim(scoped, fingerprint)
+        except StoreUnavailable as exc:
+            raise self._store_unavailable("claim", exc) from None
         if isinstance(claim, Mismatch):
+            self.metrics.idempotency_rejected("mismatch")
             raise self.reject(
                 Problem(
                     status=422,
                     slug="idempotency-key-reused",
                     detail="this Idempotency-Key was already used with a different request body",
                     field="Idempotency-Key",
+                ),
+                started,
+                network,
+            )
+        if isinstance(claim, InFlight):
+            # Answer at once, never wait: see docs/decisions/0071-in-flight-key-is-a-409.md.
+            self.metrics.idempotency_rejected("in_flight")
+            raise self.reject(
+                Problem(
+                    status=409,
+                    slug="idempotency-key-in-flight",
+                    detail="a request with this Idempotency-Key is still being processed; "
+                    "retry after the time in Retry-After",
+                    field="Idempotency-Key",
+                    headers={"Retry-After": str(max(1, math.ceil(self.deadline_seconds)))},
                 ),
                 started,
                 network,
@@ -159,12 +186,53 @@ class AuthorizationService:
         except BaseException:
             # A failure (timeout, processor error, open circuit) is not an answer: a retry
             # with the same key may try again.
-            await self.idempotency.release(key, fingerprint)
+            try:
+                await self.idempotency.release(scoped, fingerprint)
+            except StoreUnavailable as exc:  # the claim then ends with its lease: retries see 409
+                self._store_error("release", exc)
             raise
-        await self.idempotency.complete(
-            key, fingerprint, StoredResponse(reply.status_code, reply.body, reply.outcome)
-        )
+        stored = StoredResponse(reply.status_code, reply.body, reply.outcome)
+        try:
+            await self.idempotency.complete(scoped, fingerprint, stored)
+        except StoreUnavailable as exc:
+            # The card is authorized: the caller gets the answer, and the store gets it as soon
+            # as it is back (docs/decisions/0072-idempotency-store-failure-is-a-503.md).
+            self._store_error("complete", exc)
+            task = asyncio.create_task(self._complete_later(scoped, fingerprint, stored))
+            self._late_completes.add(task)
+            task.add_done_callback(self._late_completes.discard)
         return reply
+
+    async def _complete_later(self, key: str, fingerprint: bytes, stored: StoredResponse) -> None:
+        give_up_at = time.monotonic() + LATE_COMPLETE_SECONDS
+        delay = 0.1
+        while time.monotonic() < give_up_at:
+            await asyncio.sleep(delay)
+            try:
+                await self.idempotency.complete(key, fingerprint, stored)
+            except StoreUnavailable:
+                delay = min(delay * 2, 2.0)
+                continue
+            self.log.event("idempotency.completed_late")
+            return
+        self.log.event("idempotency.complete_abandoned", level="error")
+
+    def _store_error(self, operation: str, exc: StoreUnavailable) -> None:
+        self.log.event(
+            "idempotency.store_unavailable", level="error", operation=operation, reason=exc.reason
+        )
+
+    def _store_unavailable(self, operation: str, exc: StoreUnavailable) -> Problem:
+        """No dedup guarantee, so no authorization: 503, the caller retries with the same key."""
+        self._store_error(operation, exc)
+        self.metrics.idempotency_rejected("store_unavailable")
+        return Problem(
+            status=503,
+            slug="idempotency-store-unavailable",
+            detail="the idempotency store is unavailable, so a request with an Idempotency-Key "
+            "cannot be processed safely; nothing was authorized, retry with the same key",
+            headers={"Retry-After": str(exc.retry_after_seconds)},
+        )
 
     async def _authorize(
         self, request: AuthorizeRequest, network: Network, started: float

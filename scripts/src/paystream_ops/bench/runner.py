@@ -1,24 +1,28 @@
 """Start the service and the bare app side by side, measure each in turn, compare.
 
 Each scenario pins the servers to the same CPUs (taskset) and runs wrk on the CPUs left over,
-so the two apps get identical hardware. Rounds alternate bare/service; the ratio is the median
-of the per-round ratios and the table shows each app's median round, which damps the noise of
-a shared machine; every round is kept in the JSON.
+so the apps get identical hardware. Three apps: bare granian, the service without a key, and
+the service on the shared idempotency store (a real redis-server on wrk's CPUs) with a new key
+on every request. Rounds alternate the apps; each ratio is the median of the per-round ratios
+and the table shows each app's median round, which damps the noise of a shared machine; every
+round is kept in the JSON.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import statistics
 import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from paystream_ops.bench.wrk import WrkResult, post_script, run_wrk
+from paystream_ops.bench.wrk import WrkResult, keyed_post_script, post_script, run_wrk
 from paystream_ops.errors import UserError
 from paystream_ops.processes import ServiceProcess
+from paystream_ops.redis_process import running_redis
 
 BARE_TARGET = "paystream_ops.bench.bare_app:app"
 REQUEST = {
@@ -51,6 +55,7 @@ class ScenarioResult:
     scenario: Scenario
     bare: list[WrkResult] = field(default_factory=list)
     service: list[WrkResult] = field(default_factory=list)
+    keyed: list[WrkResult] = field(default_factory=list)
 
     @staticmethod
     def _median(results: list[WrkResult]) -> WrkResult:
@@ -64,6 +69,18 @@ class ScenarioResult:
     @property
     def service_median(self) -> WrkResult:
         return self._median(self.service)
+
+    @property
+    def keyed_median(self) -> WrkResult:
+        return self._median(self.keyed)
+
+    @property
+    def keyed_ratio(self) -> float:
+        """The keyed service against bare granian, as `throughput_ratio`."""
+        return statistics.median(
+            k.requests_per_second / b.requests_per_second
+            for b, k in zip(self.bare, self.keyed, strict=True)
+        )
 
     @property
     def throughput_ratio(self) -> float:
@@ -83,11 +100,14 @@ class ScenarioResult:
             "scenario": asdict(self.scenario),
             "bare": asdict(self.bare_median),
             "service": asdict(self.service_median),
+            "keyed": asdict(self.keyed_median),
             "throughput_ratio": round(self.throughput_ratio, 3),
+            "keyed_ratio": round(self.keyed_ratio, 3),
             "round_ratios": [round(r, 3) for r in self.round_ratios],
             "rounds": {
                 "bare": [asdict(r) for r in self.bare],
                 "service": [asdict(r) for r in self.service],
+                "keyed": [asdict(r) for r in self.keyed],
             },
         }
 
@@ -108,63 +128,100 @@ def default_scenarios() -> list[Scenario]:
     return [one, two]
 
 
-@contextlib.contextmanager
-def _servers(scenario: Scenario, workdir: Path) -> Iterator[tuple[ServiceProcess, ServiceProcess]]:
-    common = {"PAYSTREAM_DRAIN_SECONDS": "0"}
-    bare = ServiceProcess(
-        env=common,
-        workers=scenario.workers,
-        target=BARE_TARGET,
-        cpus=scenario.server_cpus,
-        extra_args=("--loop", "uvloop"),
-    )
-    service = ServiceProcess(
+def _service(scenario: Scenario, workdir: Path, name: str, **env: str) -> ServiceProcess:
+    return ServiceProcess(
         env={
-            **common,
+            "PAYSTREAM_DRAIN_SECONDS": "0",
             # The processor's simulated latency is not the service's cost: measure without it.
             "PAYSTREAM_LATENCY_SCALE": "0",
             "PAYSTREAM_VERSION": "bench",
             # As in the image: metrics in memory with one worker, shared files with several.
             **(
-                {"PROMETHEUS_MULTIPROC_DIR": str(workdir / f"metrics-{scenario.workers}")}
+                {"PROMETHEUS_MULTIPROC_DIR": str(workdir / f"metrics-{name}-{scenario.workers}")}
                 if scenario.workers > 1
                 else {}
             ),
+            **env,
         },
         workers=scenario.workers,
         cpus=scenario.server_cpus,
         extra_args=("--loop", "uvloop"),
     )
-    try:
-        bare.start()
-        service.start()
-        yield bare, service
-    finally:
-        service.stop()
-        bare.stop()
+
+
+def _shared_secrets(directory: Path) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in ("admin-token", "processor-api-key", "idempotency-hmac-key"):
+        (directory / name).write_text(secrets.token_urlsafe(32))
+    return directory
+
+
+@contextlib.contextmanager
+def _servers(
+    scenario: Scenario, workdir: Path
+) -> Iterator[tuple[ServiceProcess, ServiceProcess, ServiceProcess]]:
+    bare = ServiceProcess(
+        env={"PAYSTREAM_DRAIN_SECONDS": "0"},
+        workers=scenario.workers,
+        target=BARE_TARGET,
+        cpus=scenario.server_cpus,
+        extra_args=("--loop", "uvloop"),
+    )
+    service = _service(scenario, workdir, "plain")
+    with running_redis(workdir / f"redis-{scenario.workers}.log") as store:
+        keyed = _service(
+            scenario,
+            workdir,
+            "keyed",
+            PAYSTREAM_SECRETS_DIR=str(_shared_secrets(workdir / f"secrets-{scenario.workers}")),
+            PAYSTREAM_IDEMPOTENCY_STORE="redis",
+            PAYSTREAM_IDEMPOTENCY_STORE_URL=store.url,
+            # Answers of a benchmark need not outlive it (the store would fill its memory).
+            PAYSTREAM_IDEMPOTENCY_TTL_SECONDS="60",
+        )
+        try:
+            bare.start()
+            service.start()
+            keyed.start()
+            yield bare, service, keyed
+        finally:
+            keyed.stop()
+            service.stop()
+            bare.stop()
 
 
 def run_scenario(scenario: Scenario, settings: Settings, workdir: Path) -> ScenarioResult:
     script = post_script(workdir / "post.lua", REQUEST)
     result = ScenarioResult(scenario)
-    with _servers(scenario, workdir) as (bare, service):
+    with _servers(scenario, workdir) as (bare, service, keyed):
 
-        def measure(server: ServiceProcess, seconds: float) -> WrkResult:
+        def measure(server: ServiceProcess, seconds: float, lua: Path = script) -> WrkResult:
             return run_wrk(
                 f"{server.base_url}/v1/authorize",
-                script,
+                lua,
                 duration_seconds=seconds,
                 connections=settings.connections,
                 threads=settings.threads,
                 cpus=scenario.client_cpus,
             )
 
+        def measure_keyed(seconds: float) -> WrkResult:
+            # A new key prefix per run: every request is a fresh claim, never a replay.
+            lua = keyed_post_script(workdir / "keyed.lua", REQUEST, secrets.token_hex(4))
+            return measure(keyed, seconds, lua)
+
         for server in (bare, service):
             measure(server, settings.warmup_seconds)
+        measure_keyed(settings.warmup_seconds)
         for _ in range(settings.rounds):
             result.bare.append(measure(bare, settings.duration_seconds))
             result.service.append(measure(service, settings.duration_seconds))
-    for name, results in (("bare", result.bare), ("service", result.service)):
+            result.keyed.append(measure_keyed(settings.duration_seconds))
+    for name, results in (
+        ("bare", result.bare),
+        ("service", result.service),
+        ("service with keys", result.keyed),
+    ):
         if any(r.non_2xx for r in results):
             raise UserError(f"bench: {name} answered non-2xx responses under load: {results}")
     return result

@@ -54,6 +54,27 @@ def post_script(path: Path, body: dict[str, object]) -> Path:
     return path
 
 
+def keyed_post_script(path: Path, body: dict[str, object], prefix: str) -> Path:
+    """Like `post_script`, with a new Idempotency-Key on every request: `<prefix>-<thread>-<n>`.
+
+    Every request is a fresh claim and a stored answer, never a replay: the store's full cost.
+    """
+    path.write_text(
+        'wrk.method = "POST"\n'
+        f"wrk.body = {json.dumps(json.dumps(body))}\n"
+        'wrk.headers["Content-Type"] = "application/json"\n'
+        "local threads = 0\n"
+        'function setup(thread) threads = threads + 1; thread:set("tid", threads) end\n'
+        "function init(args) n = 0 end\n"
+        "function request()\n"
+        "  n = n + 1\n"
+        f'  wrk.headers["Idempotency-Key"] = "{prefix}-" .. tid .. "-" .. n\n'
+        "  return wrk.format()\n"
+        "end\n"
+    )
+    return path
+
+
 def run_wrk(
     url: str,
     script: Path,

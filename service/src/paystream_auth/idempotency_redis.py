@@ -1,0 +1,213 @@
+"""The shared idempotency store on a Redis-protocol server (Valkey or Redis), via redis.asyncio.
+
+One record per (merchant, key) under `paystream:<environment>:idempotency:<hmac>`, so staging
+and prod never meet in one server. The value is `1` (format version), a state byte (`P` claimed,
+`D` done), the 32-byte fingerprint, then (when done) the stored answer. Each operation is one
+Lua script, atomic on the server: a claim is a GET and a SET PX in one step, so no two pods or
+versions both get `Fresh`. A claim lives `lease_seconds`, an answer `ttl_seconds`.
+
+Every call has its own deadline and a circuit breaker; a failure raises `StoreUnavailable` and
+the service answers 503 (docs/decisions/0072-idempotency-store-failure-is-a-503.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Final
+
+import msgspec
+from purgatory import AsyncCircuitBreakerFactory
+from purgatory.domain.model import OpenedState
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+
+from paystream_auth.idempotency import (
+    Claim,
+    Fresh,
+    InFlight,
+    Mismatch,
+    Replay,
+    StoredResponse,
+    StoreUnavailable,
+)
+
+FORMAT: Final = b"1"
+BREAKER_NAME: Final = "idempotency-store"
+
+# KEYS[1] record; ARGV[1] the claimed value (1P..fp), ARGV[2] lease ms, ARGV[3] fingerprint.
+# Returns {0} fresh, {1, answer} replay, {2} mismatch, {3} in flight, {4} unknown format.
+_CLAIM: Final = """
+local v = redis.call('GET', KEYS[1])
+if not v then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return {0}
+end
+if string.sub(v, 1, 1) ~= '1' then return {4} end
+if string.sub(v, 3, 34) ~= ARGV[3] then return {2} end
+if string.sub(v, 2, 2) == 'D' then return {1, string.sub(v, 35)} end
+return {3}
+"""
+# KEYS[1] record; ARGV[1] the claimed value; ARGV[2] the done value; ARGV[3] ttl ms.
+# Also stores the answer when the claim is gone (its lease ended while the store was down):
+# the answer of an authorization that happened must win over a later fresh attempt.
+_COMPLETE: Final = """
+local v = redis.call('GET', KEYS[1])
+if v == ARGV[1] or not v then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  return 1
+end
+return 0
+"""
+# KEYS[1] record; ARGV[1] the claimed value: only the holder's own claim is removed.
+_RELEASE: Final = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+_ANSWER_ENCODER: Final = msgspec.msgpack.Encoder()
+_ANSWER_DECODER: Final = msgspec.msgpack.Decoder(tuple[int, str, bytes])
+
+# (operation, result, seconds): result is ok, error, timeout or rejected (circuit open).
+StoreObserver = Callable[[str, str, float], None]
+
+
+def record_key(environment: str, scoped_key: str) -> str:
+    return f"paystream:{environment}:idempotency:{scoped_key}"
+
+
+def encode_answer(response: StoredResponse) -> bytes:
+    return _ANSWER_ENCODER.encode((response.status_code, response.outcome, response.body))
+
+
+def decode_answer(raw: bytes) -> StoredResponse:
+    status_code, outcome, body = _ANSWER_DECODER.decode(raw)
+    return StoredResponse(status_code, body, outcome)
+
+
+def connect(url: str, timeout_seconds: float) -> Redis:
+    """A client that fails fast: one immediate retry on a broken connection, none on a timeout.
+
+    After a store restart every pooled connection is dead; the one retry reconnects, instead of
+    failing one request per stale connection and holding the circuit open. A replayed claim
+    finds its own record and answers `InFlight` (safe: the key waits for its lease).
+    """
+    client: Redis = Redis.from_url(
+        url,
+        socket_timeout=timeout_seconds,
+        socket_connect_timeout=timeout_seconds,
+        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+        health_check_interval=0,
+    )
+    return client
+
+
+class RedisIdempotencyStore:
+    def __init__(
+        self,
+        client: Redis,
+        environment: str,
+        *,
+        ttl_seconds: float,
+        lease_seconds: float,
+        timeout_seconds: float,
+        breaker_threshold: int,
+        breaker_reset_seconds: float,
+        observe: StoreObserver | None = None,
+    ) -> None:
+        self.client = client
+        self._environment = environment
+        self._ttl_ms = max(1, round(ttl_seconds * 1000))
+        self._lease_ms = max(1, round(lease_seconds * 1000))
+        self._timeout_seconds = timeout_seconds
+        self._claim = client.register_script(_CLAIM)
+        self._complete = client.register_script(_COMPLETE)
+        self._release = client.register_script(_RELEASE)
+        self._factory = AsyncCircuitBreakerFactory(
+            default_threshold=breaker_threshold,
+            default_ttl=breaker_reset_seconds,
+            exclude=[asyncio.CancelledError],
+        )
+        self._breaker: Any = None
+        self._observe = observe or (lambda operation, result, seconds: None)
+
+    async def initialize(self) -> None:
+        await self._factory.initialize()
+        self._breaker = await self._factory.get_breaker(BREAKER_NAME)
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+    def breaker_open(self) -> bool:
+        return self._breaker is not None and self._breaker.context.state == "opened"
+
+    async def claim(self, key: str, fingerprint: bytes) -> Claim:
+        claimed = FORMAT + b"P" + fingerprint
+        reply = await self._call(
+            "claim", self._claim, record_key(self._environment, key),
+            [claimed, self._lease_ms, fingerprint],
+        )  # fmt: skip
+        code = int(reply[0])
+        if code == 0:
+            return Fresh()
+        if code == 1:
+            return Replay(decode_answer(reply[1]))
+        if code == 2:
+            return Mismatch()
+        if code == 3:
+            return InFlight()
+        raise StoreUnavailable("the stored record has a format this version cannot read")
+
+    async def complete(self, key: str, fingerprint: bytes, response: StoredResponse) -> None:
+        done = FORMAT + b"D" + fingerprint + encode_answer(response)
+        await self._call(
+            "complete", self._complete, record_key(self._environment, key),
+            [FORMAT + b"P" + fingerprint, done, self._ttl_ms],
+        )  # fmt: skip
+
+    async def release(self, key: str, fingerprint: bytes) -> None:
+        await self._call(
+            "release", self._release, record_key(self._environment, key),
+            [FORMAT + b"P" + fingerprint],
+        )  # fmt: skip
+
+    async def _call(
+        self,
+        operation: str,
+        script: Callable[..., Awaitable[Any]],
+        key: str,
+        args: list[bytes | int],
+    ) -> Any:
+        started = time.perf_counter()
+        result = "ok"
+        try:
+            async with self._breaker:
+                async with asyncio.timeout(self._timeout_seconds):
+                    return await script(keys=[key], args=args)
+        except OpenedState as exc:
+            exc.__traceback__ = None  # purgatory re-raises one object: keep it from growing
+            result = "rejected"
+            raise StoreUnavailable("circuit open", self._retry_after()) from None
+        except TimeoutError:
+            result = "timeout"
+            raise StoreUnavailable("timeout") from None
+        except (RedisError, OSError, msgspec.DecodeError) as exc:
+            result = "error"
+            raise StoreUnavailable(type(exc).__name__) from None
+        finally:
+            self._observe(operation, result, time.perf_counter() - started)
+
+    def _retry_after(self) -> int:
+        context = self._breaker.context
+        opened_at = getattr(context, "opened_at", None)
+        ttl = getattr(context, "ttl", None)
+        if not isinstance(opened_at, float) or not isinstance(ttl, int | float):
+            return 1
+        return max(1, math.ceil(opened_at + ttl - time.time()))
