@@ -21,6 +21,7 @@ from paystream_ops.validate.checks import (
     freeze,
     images,
     monitoring,
+    notifications,
     pods,
     rollout,
     routes,
@@ -34,7 +35,19 @@ from paystream_ops.validate.model import Problem, Rendered, Target, obj_id, sort
 from paystream_ops.validate.schemas import SchemaValidator
 from paystream_ops.validate.waivers import WAIVERS_FILE, load_waivers
 
-CHECKS = (workloads, rollout, analysis, routes, secrets, monitoring, images, pods, argocd, freeze)
+CHECKS = (
+    workloads,
+    rollout,
+    analysis,
+    routes,
+    secrets,
+    monitoring,
+    notifications,
+    images,
+    pods,
+    argocd,
+    freeze,
+)
 DISCOVERED = ("overlays", "clusters")
 
 
