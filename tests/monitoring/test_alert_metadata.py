@@ -127,6 +127,7 @@ def test_the_required_alerts_exist(alerts: list[Rule]) -> None:
         "PaystreamAuthTrafficStopped",
         "PaystreamAuthPodsNotReady",
         "PaystreamAuthRolloutAborted",
+        "PaystreamAuthCanaryPausedTooLong",
     }
 
 
