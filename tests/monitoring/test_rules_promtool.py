@@ -122,3 +122,24 @@ def test_a_global_only_alert_would_miss_the_visa_incident(promtool_dir: Path) ->
     slo.write_text(yaml.safe_dump(doc, sort_keys=False))
     failing = _failing_tests(promtool_dir, "availability-burn.yaml", INCIDENT)
     assert INCIDENT in failing
+
+
+def test_without_the_canary_traffic_guard_a_pause_before_traffic_would_page(
+    promtool_dir: Path,
+) -> None:
+    """Keep only the Paused phase: a pause at weight 0 (no canary requests) would page."""
+    alerts = promtool_dir / "rules/PrometheusRule_auth-service-alerts.yaml"
+    doc = yaml.safe_load(alerts.read_text())
+    cut = 0
+    for group in doc["groups"]:
+        for rule in group["rules"]:
+            if rule.get("alert") == "PaystreamAuthCanaryPausedTooLong":
+                paused, _, guard = rule["expr"].partition("and on (namespace)")
+                assert 'role="canary"' in guard
+                rule["expr"] = paused
+                cut += 1
+    assert cut == 1
+    alerts.write_text(yaml.safe_dump(doc, sort_keys=False))
+    groups = yaml.safe_load((promtool_dir / "canary-paused.yaml").read_text())["tests"]
+    failing = _failing_tests(promtool_dir, "canary-paused.yaml", *(g["name"] for g in groups))
+    assert failing == {"a pause before the canary serves traffic stays silent"}
