@@ -116,7 +116,6 @@ def _servers(scenario: Scenario, workdir: Path) -> Iterator[tuple[ServiceProcess
         workers=scenario.workers,
         target=BARE_TARGET,
         cpus=scenario.server_cpus,
-        extra_args=("--loop", "uvloop"),
     )
     service = ServiceProcess(
         env={
@@ -133,7 +132,6 @@ def _servers(scenario: Scenario, workdir: Path) -> Iterator[tuple[ServiceProcess
         },
         workers=scenario.workers,
         cpus=scenario.server_cpus,
-        extra_args=("--loop", "uvloop"),
     )
     try:
         bare.start()

@@ -409,7 +409,6 @@ class Lab:
                         ),
                     ),
                     log_path=workdir / f"{role}.log",
-                    extra_args=("--loop", "uvloop"),
                     port=port,
                 )
 
