@@ -38,6 +38,10 @@ class Settings:
     idempotency_max_entries: int
     idempotency_ttl_seconds: float
     multiproc_dir: Path | None
+    # A client's body must arrive whole within `body_timeout_seconds` and never pause longer
+    # than `body_idle_timeout_seconds` (granian has no body deadline; see deadline budget).
+    body_timeout_seconds: float
+    body_idle_timeout_seconds: float
 
 
 def _number(
@@ -104,7 +108,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     """Parse every PAYSTREAM_* variable; raise ConfigError naming the first bad one."""
     seed_raw = env.get("PAYSTREAM_SEED", "").strip()
     multiproc = env.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
-    return Settings(
+    settings = Settings(
         secrets_dir=Path(env.get("PAYSTREAM_SECRETS_DIR", "").strip() or DEFAULT_SECRETS_DIR),
         secrets_poll_seconds=_number(
             env, "PAYSTREAM_SECRETS_POLL_SECONDS", 1.0, minimum=0.05, maximum=300
@@ -135,4 +139,17 @@ def load_settings(env: Mapping[str, str]) -> Settings:
             env, "PAYSTREAM_IDEMPOTENCY_TTL_SECONDS", 86_400.0, minimum=1, maximum=7 * 86400
         ),
         multiproc_dir=Path(multiproc) if multiproc else None,
+        body_timeout_seconds=_number(
+            env, "PAYSTREAM_BODY_TIMEOUT_MS", 5000.0, minimum=10, maximum=60_000
+        )
+        / 1000.0,
+        body_idle_timeout_seconds=_number(
+            env, "PAYSTREAM_BODY_IDLE_TIMEOUT_MS", 2000.0, minimum=10, maximum=60_000
+        )
+        / 1000.0,
     )
+    if settings.body_idle_timeout_seconds > settings.body_timeout_seconds:
+        raise ConfigError(
+            "PAYSTREAM_BODY_IDLE_TIMEOUT_MS: must not exceed PAYSTREAM_BODY_TIMEOUT_MS"
+        )
+    return settings

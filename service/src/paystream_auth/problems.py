@@ -57,6 +57,7 @@ _TITLES: Final = {
     "malformed-json": "Malformed JSON",
     "invalid-field": "Invalid field",
     "body-too-large": "Request body too large",
+    "body-timeout": "Request body too slow",
     "unsupported-media-type": "Unsupported media type",
     "idempotency-key-reused": "Idempotency key reused with a different request",
     "circuit-open": "Card network circuit open",

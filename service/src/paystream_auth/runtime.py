@@ -13,6 +13,7 @@ from typing import Final
 
 import prometheus_client.values
 
+from paystream_auth.body_deadline import BodyDeadlines
 from paystream_auth.breaker import BreakerState, NetworkBreakers
 from paystream_auth.config import ConfigError, Settings
 from paystream_auth.drain import Drain
@@ -69,8 +70,10 @@ class Runtime:
     window: RecentWindow
     drain: Drain
     service: AuthorizationService
+    bodies: BodyDeadlines
     started: bool = False
     _poller: asyncio.Task[None] | None = None
+    _sweeper: asyncio.Task[None] | None = None
 
     @classmethod
     def build(cls, settings: Settings, env: dict[str, str], log_fd: int = 1) -> Runtime:
@@ -124,6 +127,7 @@ class Runtime:
             window=window,
             drain=Drain(settings.drain_seconds, lambda event, fields: log.event(event, **fields)),
             service=service,
+            bodies=BodyDeadlines(settings.body_timeout_seconds, settings.body_idle_timeout_seconds),
         )
 
     def readiness(self) -> tuple[bool, str]:
@@ -161,6 +165,7 @@ class Runtime:
         installed = self.drain.install()
         await self.prepare()
         self._poller = asyncio.create_task(self._poll())
+        self._sweeper = asyncio.create_task(self.bodies.run())
         self.started = True
         self.log.event(
             "startup",
@@ -179,10 +184,11 @@ class Runtime:
 
     async def shutdown(self) -> None:
         self.drain.cancel()
-        if self._poller is not None:
-            self._poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._poller
+        for task in (self._poller, self._sweeper):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if self.settings.multiproc_dir is not None:
             mark_dead(self.settings.multiproc_dir, os.getpid())
         self.log.event("shutdown")  # also writes every pending request line

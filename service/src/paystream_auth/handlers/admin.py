@@ -4,22 +4,30 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from typing import Any
 
 from litestar import Request, Response, route
 from litestar.connection import ASGIConnection
 from litestar.enums import HttpMethod
-from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.handlers.base import BaseRouteHandler
 
+from paystream_auth.body_deadline import BodyTimeout
 from paystream_auth.faults import FaultProfileError, parse_profile
 from paystream_auth.handlers.common import (
     MAX_BODY_BYTES,
+    body_timeout,
     body_too_large,
     is_json_media_type,
     json_response,
     runtime_of,
     unsupported_media_type,
+)
+from paystream_auth.handlers.raw import (
+    BodyTooLarge,
+    ClientDisconnected,
+    content_length,
+    read_body,
 )
 from paystream_auth.problems import Problem
 from paystream_auth.secrets_files import ADMIN_TOKEN
@@ -63,10 +71,21 @@ async def _put(request: Request[Any, Any, Any]) -> Response[bytes]:
     runtime = runtime_of(request)
     if not is_json_media_type(request.headers.get("content-type")):
         raise unsupported_media_type()
+    deadlines = runtime.bodies
     try:
-        body = await request.body()
-    except RequestEntityTooLarge:
+        body = await read_body(
+            request.receive,
+            content_length(request.scope["headers"]),
+            MAX_BODY_BYTES,
+            deadlines,
+            time.perf_counter(),
+        )
+    except BodyTooLarge:
         raise body_too_large() from None
+    except BodyTimeout:
+        raise body_timeout(deadlines.total_seconds, deadlines.idle_seconds) from None
+    except ClientDisconnected:
+        raise Problem(status=400, slug="malformed-json", detail="the body was cut short") from None
     try:
         profile = parse_profile(body)
     except FaultProfileError as exc:
