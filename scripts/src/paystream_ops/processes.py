@@ -64,7 +64,8 @@ class ServiceProcess:
       `admin-token` and `processor-api-key` files is created (and removed on `stop`); the
       token is `admin_token`, so callers can use the admin API;
     - `PAYSTREAM_DRAIN_SECONDS` defaults to 0: nothing on loopback needs endpoint propagation
-      time, so `stop()` returns as soon as in-flight requests are done.
+      time, so `stop()` returns as soon as in-flight requests are done;
+    - `PAYSTREAM_PROBE_PORT` (the kubelet's listener) is a free port of its own, `probe_url`.
     """
 
     env: Mapping[str, str] = field(default_factory=dict)
@@ -79,11 +80,17 @@ class ServiceProcess:
     # benchmark serves a bare app the same way and pins both to the same cores.
     target: str = "paystream_auth.app:app"
     cpus: str | None = None
+    probe_port: int = 0
     _owned_secrets: Path | None = field(default=None, repr=False)
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def probe_url(self) -> str:
+        """The kubelet's listener (`/livez`, `/readyz`), apart from granian's connections."""
+        return f"http://127.0.0.1:{self.probe_port}"
 
     @property
     def admin_token(self) -> str:
@@ -100,7 +107,16 @@ class ServiceProcess:
         return [*pin, granian_executable(), *options.args()]
 
     def _environment(self) -> dict[str, str]:
-        env = {**os.environ, "PAYSTREAM_DRAIN_SECONDS": "0", **self.env}
+        if "PAYSTREAM_PROBE_PORT" in self.env:
+            self.probe_port = int(self.env["PAYSTREAM_PROBE_PORT"])
+        elif self.probe_port == 0:
+            self.probe_port = free_port()
+        env = {
+            **os.environ,
+            "PAYSTREAM_DRAIN_SECONDS": "0",
+            "PAYSTREAM_PROBE_PORT": str(self.probe_port),
+            **self.env,
+        }
         if "PAYSTREAM_SECRETS_DIR" in self.env:
             self.secrets_dir = Path(self.env["PAYSTREAM_SECRETS_DIR"])
         else:

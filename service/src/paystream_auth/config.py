@@ -42,6 +42,8 @@ class Settings:
     # than `body_idle_timeout_seconds` (granian has no body deadline; see deadline budget).
     body_timeout_seconds: float
     body_idle_timeout_seconds: float
+    # The kubelet's own listener for /livez and /readyz (probe_listener.py); 0: none.
+    probe_port: int
 
 
 def _number(
@@ -147,6 +149,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
             env, "PAYSTREAM_BODY_IDLE_TIMEOUT_MS", 2000.0, minimum=10, maximum=60_000
         )
         / 1000.0,
+        probe_port=_integer(env, "PAYSTREAM_PROBE_PORT", 8081, minimum=0, maximum=65535),
     )
     if settings.body_idle_timeout_seconds > settings.body_timeout_seconds:
         raise ConfigError(
