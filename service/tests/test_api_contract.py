@@ -242,8 +242,9 @@ def audit_actions(log_path: Path) -> list[str]:
 @pytest.mark.parametrize(
     ("profile", "status", "field"),
     [
-        ('{"vias": {"timeout_rate": 0.1}}', 422, "vias"),
-        ('{"visa": {"timeout": 0.1}}', 422, "visa.timeout"),
+        ('{"vias": {"timeout_rate": 0.1}}', 422, "body"),
+        ('{"visa": {"timeout": 0.1}}', 422, "visa"),
+        ('{"visa": {"decline_rate": 0}, "visa": {"decline_rate": 1}}', 400, "visa"),
         ('{"visa": {"timeout_rate": 3}}', 422, "visa.timeout_rate"),
         ("{", 422, "body"),
     ],

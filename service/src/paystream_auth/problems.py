@@ -55,6 +55,7 @@ class Problem(Exception):
 
 _TITLES: Final = {
     "malformed-json": "Malformed JSON",
+    "duplicate-key": "Duplicate key in the JSON body",
     "invalid-field": "Invalid field",
     "body-too-large": "Request body too large",
     "body-timeout": "Request body too slow",

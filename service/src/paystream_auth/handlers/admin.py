@@ -13,7 +13,7 @@ from litestar.enums import HttpMethod
 from litestar.handlers.base import BaseRouteHandler
 
 from paystream_auth.body_deadline import BodyTimeout
-from paystream_auth.faults import FaultProfileError, parse_profile
+from paystream_auth.faults import FaultProfileError, RepeatedKeyError, parse_profile
 from paystream_auth.handlers.common import (
     MAX_BODY_BYTES,
     body_timeout,
@@ -88,6 +88,10 @@ async def _put(request: Request[Any, Any, Any]) -> Response[bytes]:
         raise Problem(status=400, slug="malformed-json", detail="the body was cut short") from None
     try:
         profile = parse_profile(body)
+    except RepeatedKeyError as exc:
+        raise Problem(
+            status=400, slug="duplicate-key", detail=str(exc), field=exc.field or "body"
+        ) from None
     except FaultProfileError as exc:
         raise Problem(
             status=422, slug="invalid-field", detail=str(exc), field=exc.field or "body"
