@@ -13,6 +13,7 @@ from typing import Final
 
 import prometheus_client.values
 
+from paystream_auth.auth_throttle import LOG_INTERVAL_SECONDS, AuthThrottle
 from paystream_auth.body_deadline import BodyDeadlines
 from paystream_auth.breaker import BreakerState, NetworkBreakers
 from paystream_auth.config import ConfigError, Settings
@@ -71,7 +72,9 @@ class Runtime:
     drain: Drain
     service: AuthorizationService
     bodies: BodyDeadlines
+    admin_auth: AuthThrottle
     started: bool = False
+    _auth_logged_at: float = 0.0
     _poller: asyncio.Task[None] | None = None
     _sweeper: asyncio.Task[None] | None = None
 
@@ -128,6 +131,7 @@ class Runtime:
             drain=Drain(settings.drain_seconds, lambda event, fields: log.event(event, **fields)),
             service=service,
             bodies=BodyDeadlines(settings.body_timeout_seconds, settings.body_idle_timeout_seconds),
+            admin_auth=AuthThrottle(),
         )
 
     def readiness(self) -> tuple[bool, str]:
@@ -147,6 +151,23 @@ class Runtime:
                 f"secret.{change.kind}", level=level, name=change.name, generation=change.generation
             )
         self.faults.poll(time.time())
+        now = time.monotonic()
+        if now - self._auth_logged_at >= LOG_INTERVAL_SECONDS:
+            self.log_auth_failures(now)
+
+    def log_auth_failures(self, now: float) -> None:
+        """One audit line per source that failed admin authentication since the last one."""
+        self._auth_logged_at = now
+        for count in self.admin_auth.take_counts(now):
+            self.log.event(
+                "audit",
+                level="warning",
+                action="admin.denied",
+                client=count.source,
+                failures=count.failures,
+                locked_out=count.locked,
+                interval_seconds=LOG_INTERVAL_SECONDS,
+            )
 
     async def _poll(self) -> None:
         while True:
@@ -191,4 +212,5 @@ class Runtime:
                     await task
         if self.settings.multiproc_dir is not None:
             mark_dead(self.settings.multiproc_dir, os.getpid())
+        self.log_auth_failures(time.monotonic())
         self.log.event("shutdown")  # also writes every pending request line

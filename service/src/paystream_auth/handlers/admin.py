@@ -45,26 +45,36 @@ def _actor(connection: ASGIConnection[Any, Any, Any, Any]) -> dict[str, Any]:
     return {"client": client.host if client else None, "path": connection.scope["path"]}
 
 
+def _unauthorized(retry_after: int | None) -> Problem:
+    headers = {"WWW-Authenticate": 'Bearer realm="paystream-admin"'}
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
+    return Problem(
+        status=401,
+        slug="unauthorized",
+        detail="a valid bearer token is required",
+        headers=headers,
+    )
+
+
 def admin_guard(connection: ASGIConnection[Any, Any, Any, Any], _handler: BaseRouteHandler) -> None:
+    """The bearer token, throttled per source (auth_throttle.py); failures are logged by count."""
     runtime = runtime_of(connection)
     expected = runtime.secrets.value(ADMIN_TOKEN)
     if expected is None:
         raise Problem(status=503, slug="not-ready", detail="the admin token is not loaded yet")
+    source = connection.client.host if connection.client else "unknown"
+    now = time.monotonic()
+    throttle = runtime.admin_auth
+    retry_after = throttle.retry_after(source, now)
+    if retry_after is not None:  # locked out: the token is not even compared
+        throttle.failed(source, now)
+        raise _unauthorized(retry_after)
     scheme, _, presented = connection.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not tokens_match(presented.strip(), expected):
-        runtime.log.event(
-            "audit",
-            level="warning",
-            action="admin.denied",
-            method=connection.scope.get("method"),
-            **_actor(connection),
-        )
-        raise Problem(
-            status=401,
-            slug="unauthorized",
-            detail="a valid bearer token is required",
-            headers={"WWW-Authenticate": 'Bearer realm="paystream-admin"'},
-        )
+        throttle.failed(source, now)
+        raise _unauthorized(throttle.retry_after(source, now))
+    throttle.succeeded(source)
 
 
 async def _put(request: Request[Any, Any, Any]) -> Response[bytes]:
