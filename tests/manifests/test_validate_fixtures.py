@@ -16,6 +16,7 @@ from paystream_ops.validate.checks import (
     analysis,
     argocd,
     images,
+    limits,
     monitoring,
     pods,
     rollout,
@@ -86,6 +87,7 @@ def test_every_check_has_an_invalid_fixture() -> None:
         monitoring.NAME_PODMONITOR,
         monitoring.NAME_METRICS,
         images.NAME,
+        limits.NAME,
         pods.NAME,
         argocd.NAME,
     }

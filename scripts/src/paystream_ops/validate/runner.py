@@ -19,6 +19,7 @@ from paystream_ops.validate.checks import (
     argocd,
     env_of,
     images,
+    limits,
     monitoring,
     pods,
     rollout,
@@ -33,7 +34,7 @@ from paystream_ops.validate.model import Problem, Rendered, Target, obj_id, sort
 from paystream_ops.validate.schemas import SchemaValidator
 from paystream_ops.validate.waivers import WAIVERS_FILE, load_waivers
 
-CHECKS = (workloads, rollout, analysis, routes, secrets, monitoring, images, pods, argocd)
+CHECKS = (workloads, rollout, analysis, routes, secrets, monitoring, images, pods, limits, argocd)
 DISCOVERED = ("overlays", "clusters")
 
 
