@@ -71,7 +71,7 @@ serve: setup ## run the authorization service on :8080 (local secrets in .serve/
 	  done; \
 	fi
 	PAYSTREAM_SECRETS_DIR="$${PAYSTREAM_SECRETS_DIR:-$(CURDIR)/$(SERVE_SECRETS)}" \
-	  $(RUN) granian --interface asgi --host 0.0.0.0 --port 8080 --loop uvloop paystream_auth.app:app
+	  $(RUN) python -m paystream_auth.granian_command --host 0.0.0.0 --port 8080
 
 bench: setup ## the service vs bare granian, side by side (requests/s, p50/p99, ratio; ~2.5 min)
 	$(RUN) paystream-ops bench --record-figures

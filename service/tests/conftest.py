@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
+from paystream_auth.granian_command import APP, GranianOptions
 from paystream_ops.processes import ServiceProcess
 from paystream_ops.redis_process import RedisServerProcess, running_redis
 
@@ -33,12 +34,17 @@ def service_process(
     workers: int = 1,
     *,
     wait_ready: bool = True,
+    target: str = APP,
+    granian: GranianOptions | None = None,
 ) -> Iterator[ServiceProcess]:
+    """`granian` overrides the image's command line (a short kill timeout, a small backlog)."""
     workdir.mkdir(parents=True, exist_ok=True)
     service = ServiceProcess(
         env={"PAYSTREAM_SEED": "7", **(env or {})},
         workers=workers,
         log_path=workdir / "service.log",
+        target=target,
+        granian=granian or GranianOptions(),
     )
     try:
         service.start(wait_ready=wait_ready)
@@ -54,11 +60,17 @@ def start_service(tmp_path: Path) -> Iterator[StartService]:
         counter = iter(range(1000))
 
         def start(
-            env: Mapping[str, str] | None = None, workers: int = 1, wait_ready: bool = True
+            env: Mapping[str, str] | None = None,
+            workers: int = 1,
+            wait_ready: bool = True,
+            target: str = APP,
+            granian: GranianOptions | None = None,
         ) -> ServiceProcess:
             workdir = tmp_path / f"service-{next(counter)}"
             return stack.enter_context(
-                service_process(workdir, env, workers, wait_ready=wait_ready)
+                service_process(
+                    workdir, env, workers, wait_ready=wait_ready, target=target, granian=granian
+                )
             )
 
         yield start

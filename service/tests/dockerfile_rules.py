@@ -108,6 +108,23 @@ def dockerfile_problems(text: str) -> list[str]:
     return problems
 
 
+def start_command(text: str) -> list[str] | None:
+    """The final stage's exec-form ENTRYPOINT (or CMD), or None when there is none."""
+    final: list[Instruction] = []
+    for item in instructions(text):
+        if item.keyword == "FROM":
+            final = []
+        elif item.keyword in ("ENTRYPOINT", "CMD"):
+            final.append(item)
+    if not final:
+        return None
+    try:
+        argv = json.loads(final[-1].args)
+    except json.JSONDecodeError:
+        return None
+    return [str(arg) for arg in argv] if isinstance(argv, list) else None
+
+
 def copy_sources(text: str) -> list[str]:
     """Source paths of COPY instructions that read the build context (not --from=stage)."""
     sources: list[str] = []

@@ -3,9 +3,24 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from paystream_auth.cards import luhn_valid, mask_pan, network_for, scrub_card_numbers
+from paystream_auth.cards import (
+    holds_card_number,
+    luhn_valid,
+    mask_pan,
+    network_for,
+    scrub_card_numbers,
+)
 
-from .cardgen import AMEX, DISCOVER, MASTERCARD, VISA, card, luhn_check_digit
+from .cardgen import (
+    AMEX,
+    DISCOVER,
+    MASTERCARD,
+    SEPARATORS,
+    VISA,
+    card,
+    card_disguises,
+    luhn_check_digit,
+)
 
 digits = st.text(alphabet="0123456789", min_size=11, max_size=18)
 
@@ -66,7 +81,50 @@ def test_mask_keeps_at_most_first_six_and_last_four() -> None:
     assert mask_pan("411111111111") == "********1111"
 
 
-@given(st.text(alphabet="0123456789", min_size=12, max_size=19), st.text(max_size=20))
-def test_scrubbing_never_leaves_a_full_card_number(number: str, prefix: str) -> None:
-    scrubbed = scrub_card_numbers(f"{prefix}{number} tail")
-    assert number not in scrubbed
+def digits_only(text: str) -> str:
+    return "".join(c for c in text if c not in SEPARATORS)
+
+
+@given(card_disguises(), st.text(max_size=20), st.text(max_size=20))
+def test_scrubbing_never_leaves_a_card_number_in_any_disguise(
+    card_number: tuple[str, str], prefix: str, suffix: str
+) -> None:
+    digits, written = card_number
+    scrubbed = scrub_card_numbers(f"{prefix}{written}{suffix}")
+    assert digits not in digits_only(scrubbed)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("merchant 4556-7375-8689-9855", "merchant 455673******9855"),
+        ("x4556_7375_8689_9855", "x455673******9855"),
+        ("4556 7375 8689 9855", "455673******9855"),
+        ("4556.7375.8689.9855", "455673******9855"),
+        ("4556/7375/8689/9855", "455673******9855"),
+        ("4556 - 7375 - 8689 - 9855", "455673******9855"),
+        ("order 2026-12-05 10.30", "order 2026-12-05 10.30"),  # 12 digits, not Luhn-valid
+        ("call 415-555-0100", "call 415-555-0100"),  # too few digits
+        ("12345678901234567890123", "123456*************0123"),  # longer than a card: masked
+    ],
+)
+def test_scrubbing_examples(text: str, expected: str) -> None:
+    assert scrub_card_numbers(text) == expected
+
+
+@given(st.text(alphabet="0123456789abc-", max_size=40))
+def test_scrubbing_leaves_text_without_a_card_number_alone(text: str) -> None:
+    digits = "".join(c for c in text if c.isdigit())
+    if len(digits) < 12:
+        assert scrub_card_numbers(text) == text
+
+
+@given(st.text(alphabet="0123456789", min_size=12, max_size=40))
+def test_the_window_check_agrees_with_trying_every_window(digits: str) -> None:
+    every = any(
+        luhn_valid(digits[start:end])
+        for end in range(len(digits) + 1)
+        for start in range(end)
+        if 12 <= end - start <= 19
+    )
+    assert holds_card_number(digits) == every

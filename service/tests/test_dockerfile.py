@@ -9,8 +9,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from paystream_auth.granian_command import PRODUCTION
 
-from .dockerfile_rules import copy_sources, dockerfile_problems, ignore_rules, ignored
+from .dockerfile_rules import (
+    copy_sources,
+    dockerfile_problems,
+    ignore_rules,
+    ignored,
+    start_command,
+)
 
 SERVICE = Path(__file__).resolve().parents[1]
 ROOT = SERVICE.parent
@@ -28,6 +35,17 @@ PINNED = "python:3.11.14-slim-bookworm@sha256:" + "a" * 64
 
 def test_the_service_dockerfile_follows_every_rule() -> None:
     assert dockerfile_problems(DOCKERFILE.read_text()) == []
+
+
+def test_the_image_runs_the_one_granian_command_line() -> None:
+    assert start_command(DOCKERFILE.read_text()) == ["granian", *PRODUCTION.args()]
+
+
+def test_an_entrypoint_that_drifts_from_the_command_line_is_caught() -> None:
+    drifted = DOCKERFILE.read_text().replace('"--workers-kill-timeout", "15", ', "")
+    assert drifted != DOCKERFILE.read_text()
+    command = start_command(drifted)
+    assert command is not None and command != ["granian", *PRODUCTION.args()]
 
 
 @pytest.mark.parametrize(

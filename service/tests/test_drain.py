@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from paystream_auth.granian_command import GranianOptions
 from paystream_ops.processes import ServiceProcess
 
 from .cardgen import AMEX, CARDS
@@ -118,7 +119,8 @@ def test_sigterm_under_load_fails_no_accepted_request(start_service: StartServic
 
     failures = [r for r in load.results if r.status != 200]
     after_sigterm = [r for r in load.results if r.sent_at > sigterm_at]
-    assert unready_at - sigterm_at < 0.5
+    # Readiness failed while the drain still served (the loop above waits at most that long);
+    # how soon after SIGTERM depends on the machine's load, so it is not asserted here.
     assert failures == []
     assert len(load.results) > 100
     assert len(after_sigterm) > 20, "new requests must still be served during the drain"
@@ -194,19 +196,50 @@ def test_without_a_drain_granian_refuses_new_connections_at_once(
     assert service.wait(timeout_seconds=10) == 0
 
 
+def wait_for_files(pattern: str, directory: Path, count: int, timeout_seconds: float) -> None:
+    deadline = time.monotonic() + timeout_seconds
+    while len(found := list(directory.glob(pattern))) < count:
+        if time.monotonic() > deadline:
+            pytest.fail(f"{len(found)} of {count} {pattern} after {timeout_seconds:g} s: {found}")
+        time.sleep(0.01)
+
+
 def test_a_sigterm_during_start_up_still_stops_every_worker(
     start_service: StartService, tmp_path: Path
 ) -> None:
-    """granian's workers ignore a SIGTERM that lands while they import the app; ours do not."""
-    for attempt in range(3):
-        service = start_service(
-            {
-                "PAYSTREAM_DRAIN_SECONDS": "0",
-                "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / f"metrics-{attempt}"),
-            },
-            workers=2,
-            wait_ready=False,
-        )
-        time.sleep(0.3 + 0.2 * attempt)  # while the workers are still importing the app
-        service.terminate()
-        assert service.wait(timeout_seconds=20) == 0
+    """A SIGTERM that reaches the workers before the app has installed the drain still drains.
+
+    Deterministic: the workers wait at a gate (fixtures/gated_app.py) between the package's
+    early SIGTERM catcher and the app, so the SIGTERM lands in that window every time. Without
+    the catcher the workers would swallow it (they inherit the main process's handler) and
+    serve on until granian's worker kill timeout: the exit-time bound below tells them apart.
+    """
+    gate = tmp_path / "gate"
+    kill_timeout = 10
+    service = start_service(
+        {
+            "PAYSTREAM_DRAIN_SECONDS": "0",
+            "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+            "PAYSTREAM_TEST_GATE": str(gate),
+            "PYTHONPATH": str(Path(__file__).parent / "fixtures"),
+        },
+        workers=2,
+        wait_ready=False,
+        target="gated_app:app",
+        granian=GranianOptions(workers_kill_timeout_seconds=kill_timeout),
+    )
+    # granian's main process installs its own handlers before it forks the workers
+    # (granian/server/common.py, `startup`): once a worker waits at the gate, a SIGTERM is
+    # handled by the main process, which forwards it to the workers.
+    wait_for_files("gate.*.waiting", tmp_path, 2, timeout_seconds=30)
+    sigterm_at = time.monotonic()
+    service.terminate()
+    wait_for_files("gate.*.sigterm", tmp_path, 2, timeout_seconds=10)
+    gate.touch()
+    assert service.wait(timeout_seconds=kill_timeout + 10) == 0
+    exited_after = time.monotonic() - sigterm_at
+    assert service.log_path is not None
+    log = service.log_path.read_text()
+    assert log.count('"event":"drain.start"') == 2, log[-2000:]
+    assert "Killing worker" not in log
+    assert exited_after < kill_timeout, f"exited {exited_after:.1f} s after SIGTERM"

@@ -35,8 +35,11 @@ def test_an_empty_object_is_no_faults() -> None:
 @pytest.mark.parametrize(
     ("raw", "message", "field"),
     [
-        ('{"vias": {"timeout_rate": 0.1}}', "unknown network 'vias'", "vias"),
-        ('{"visa": {"timeout": 0.1}}', "visa: unknown field 'timeout'", "visa.timeout"),
+        ('{"vias": {"timeout_rate": 0.1}}', "unknown network (expected visa,", None),
+        ('{"visa": {"timeout": 0.1}}', "visa: unknown field (expected added_latency_ms", "visa"),
+        ('{"visa": {}, "visa": {"error_rate": 1}}', "visa appears more than once", "visa"),
+        ('{"amex": {"error_rate": 0, "error_rate": 1}}', "error_rate appears more than", None),
+        ('{"visa": {}, "x": 1, "x": 2}', "a key appears more than once", None),
         ('{"visa": {"timeout_rate": 1.5}}', "visa.timeout_rate: expected a fraction", None),
         ('{"visa": {"timeout_rate": -0.1}}', "visa.timeout_rate: expected a fraction", None),
         ('{"visa": {"decline_rate": 2}}', "visa.decline_rate: expected a fraction", None),

@@ -58,6 +58,24 @@ def test_event_lines_mask_anything_that_looks_like_a_card_number() -> None:
     assert line["note"] == "card 411111******1111 seen"
 
 
+def test_event_lines_mask_card_numbers_with_separators_in_every_string_but_not_numbers() -> None:
+    read_fd, write_fd = os.pipe()
+    try:
+        JsonLog(write_fd).event(
+            "audit",
+            path="/cards/4556-7375-8689-9855",
+            nested={"4556_7375_8689_9855": ["4556.7375.8689.9855"]},
+            count=4556737586899855,
+        )
+        (line,) = read_lines(read_fd)
+    finally:
+        os.close(read_fd)
+        os.close(write_fd)
+    assert line["path"] == "/cards/455673******9855"
+    assert line["nested"] == {"455673******9855": ["455673******9855"]}
+    assert line["count"] == 4556737586899855  # numbers are the service's own, never a client's
+
+
 def test_a_merchant_id_that_looks_like_a_card_number_is_masked() -> None:
     read_fd, write_fd = os.pipe()
     try:
@@ -67,14 +85,14 @@ def test_a_merchant_id_that_looks_like_a_card_number_is_masked() -> None:
             outcome="approved",
             status=200,
             latency_seconds=0.001,
-            merchant_id="m-4111111111111111",
+            merchant_id="m-4556-7375-8689-9855",
             replay=False,
         )
         (line,) = read_lines(read_fd)
     finally:
         os.close(read_fd)
         os.close(write_fd)
-    assert line["merchant_id"] == "m-411111******1111"
+    assert line["merchant_id"] == "m-455673******9855"
 
 
 def test_request_lines_inside_a_loop_are_batched_and_flushed_by_an_event() -> None:

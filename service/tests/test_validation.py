@@ -49,7 +49,12 @@ def test_a_valid_request_decodes_with_its_network(network: str, number: str) -> 
         (encode(body(card_number="4111111111111112")), 422, "card_number"),
         (encode(body(card_number=VISA + "\n")), 422, "card_number"),
         (encode({k: v for k, v in body().items() if k != "amount"}), 422, "amount"),
-        (encode({**body(), "cvv": "123"}), 422, "cvv"),
+        (encode({**body(), "cvv": "123"}), 422, "body"),
+        (encode({**body(), "x4556-7375-8689-9855": 1}), 422, "body"),
+        (encode(body())[:-1] + b', "amount": 100000}', 400, "amount"),
+        (encode(body())[:-1] + b', "card_number": "5555555555554444"}', 400, "card_number"),
+        (encode(body())[:-1] + b', "card\\u005fnumber": "5555555555554444"}', 400, "card_number"),
+        (b'{"merchant_id" : "a", ' + encode(body())[1:], 400, "merchant_id"),
     ],
 )
 def test_bad_bodies_are_problems_naming_the_field(raw: bytes, status: int, field: str) -> None:
@@ -57,6 +62,13 @@ def test_bad_bodies_are_problems_naming_the_field(raw: bytes, status: int, field
         decode_authorize(raw)
     assert caught.value.status == status
     assert caught.value.field == field
+
+
+def test_a_field_name_as_a_value_is_not_a_repeated_field() -> None:
+    request, _ = decode_authorize(encode(body(merchant_id="card_number")))
+    assert request.merchant_id == "card_number"
+    spaced = b'{"merchant_id": "amount", "card_number" : "%s", "amount": 1, "currency": "USD"}'
+    assert decode_authorize(spaced % VISA.encode())[0].amount == 1
 
 
 def test_a_luhn_failure_still_knows_its_network() -> None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from paystream_auth.granian_command import GranianOptions
 from paystream_ops.processes import ServiceProcess
 
 from .cardgen import VISA, body
@@ -117,3 +120,48 @@ def test_several_workers_without_a_shared_metrics_directory_refuse_to_start(
         "runs 2 workers" in log
     )
     assert "Traceback" not in log
+
+
+def children(pid: int) -> set[int]:
+    return {int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
+
+
+SERVED = 12
+
+
+def test_a_crashed_worker_leaves_its_counts_but_not_its_files(
+    start_service: StartService, tmp_path: Path
+) -> None:
+    directory = tmp_path / "metrics"
+    service = start_service(
+        {"PROMETHEUS_MULTIPROC_DIR": str(directory)},
+        workers=2,
+        granian=GranianOptions(respawn_interval_seconds=0.2),
+    )
+    with httpx.Client(base_url=service.base_url, timeout=10) as client:
+        statuses = [
+            client.post(
+                "/v1/authorize",
+                content=json.dumps(body(VISA)),
+                headers={"content-type": "application/json", "connection": "close"},
+            ).status_code
+            for _ in range(SERVED)
+        ]
+    assert statuses == [200] * SERVED
+    assert service.proc is not None
+    victim = min(children(service.proc.pid))
+    os.kill(victim, signal.SIGKILL)
+    # The respawned worker compacts the dead one's files when it starts (multiproc.py).
+    deadline = time.monotonic() + 30
+    while any(f"_{victim}.db" in p.name for p in directory.iterdir()):
+        assert time.monotonic() < deadline, sorted(p.name for p in directory.iterdir())
+        time.sleep(0.1)
+    assert victim not in children(service.proc.pid)
+    assert (directory / "counter_archive.db").exists()
+    for _ in range(6):  # either worker answers: each sees every count, the dead one's included
+        exposition = httpx.get(f"{service.base_url}/metrics", headers={"connection": "close"})
+        assert exposition.status_code == 200
+        served = count(exposition.content, "visa", "approved") + count(
+            exposition.content, "visa", "declined"
+        )
+        assert served == SERVED

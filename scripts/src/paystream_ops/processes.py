@@ -1,20 +1,20 @@
 """Real processes on loopback: the authorization service (granian) and Prometheus.
 
 Shared by the canary lab, the monitoring live test and the service's integration tests, so every
-part of the platform starts the service the same way the manifests do:
-``granian --interface asgi paystream_auth.app:app`` configured only by environment variables.
+part of the platform starts the service the way the image does: the one granian command line
+(`paystream_auth.granian_command`), configured only by environment variables.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import secrets
 import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
@@ -24,6 +24,7 @@ from typing import Any
 
 import httpx
 import yaml
+from paystream_auth.granian_command import GranianOptions, granian_executable
 
 from paystream_ops.errors import UserError
 
@@ -65,25 +66,33 @@ class ServiceProcess:
       `admin-token` and `processor-api-key` files is created (and removed on `stop`); the
       token is `admin_token`, so callers can use the admin API;
     - `PAYSTREAM_DRAIN_SECONDS` defaults to 0: nothing on loopback needs endpoint propagation
-      time, so `stop()` returns as soon as in-flight requests are done.
+      time, so `stop()` returns as soon as in-flight requests are done;
+    - `PAYSTREAM_PROBE_PORT` (the kubelet's listener) is a free port of its own, `probe_url`.
     """
 
     env: Mapping[str, str] = field(default_factory=dict)
     workers: int = 1
     port: int = 0
     log_path: Path | None = None
-    extra_args: tuple[str, ...] = ()
+    # The image's command line; host, port, workers and target are this object's own.
+    granian: GranianOptions = field(default_factory=GranianOptions)
     proc: subprocess.Popen[bytes] | None = None
     secrets_dir: Path | None = None
     # What granian serves, and the CPUs it may run on (`taskset -c`, e.g. "0" or "0,1"): the
     # benchmark serves a bare app the same way and pins both to the same cores.
     target: str = "paystream_auth.app:app"
     cpus: str | None = None
+    probe_port: int = 0
     _owned_secrets: Path | None = field(default=None, repr=False)
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def probe_url(self) -> str:
+        """The kubelet's listener (`/livez`, `/readyz`), apart from granian's connections."""
+        return f"http://127.0.0.1:{self.probe_port}"
 
     @property
     def admin_token(self) -> str:
@@ -93,25 +102,23 @@ class ServiceProcess:
         return (self.secrets_dir / "admin-token").read_text().strip()
 
     def command(self) -> list[str]:
-        granian = Path(sys.executable).parent / "granian"
         pin = ["taskset", "-c", self.cpus] if self.cpus else []
-        return [
-            *pin,
-            str(granian if granian.exists() else "granian"),
-            "--interface",
-            "asgi",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--workers",
-            str(self.workers),
-            *self.extra_args,
-            self.target,
-        ]
+        options = dataclasses.replace(
+            self.granian, host="127.0.0.1", port=self.port, workers=self.workers, target=self.target
+        )
+        return [*pin, granian_executable(), *options.args()]
 
     def _environment(self) -> dict[str, str]:
-        env = {**os.environ, "PAYSTREAM_DRAIN_SECONDS": "0", **self.env}
+        if "PAYSTREAM_PROBE_PORT" in self.env:
+            self.probe_port = int(self.env["PAYSTREAM_PROBE_PORT"])
+        elif self.probe_port == 0:
+            self.probe_port = free_port()
+        env = {
+            **os.environ,
+            "PAYSTREAM_DRAIN_SECONDS": "0",
+            "PAYSTREAM_PROBE_PORT": str(self.probe_port),
+            **self.env,
+        }
         if "PAYSTREAM_SECRETS_DIR" in self.env:
             self.secrets_dir = Path(self.env["PAYSTREAM_SECRETS_DIR"])
         else:
@@ -190,11 +197,8 @@ def running_service(
     env: Mapping[str, str] | None = None,
     workers: int = 1,
     log_path: Path | None = None,
-    extra_args: tuple[str, ...] = (),
 ) -> Iterator[ServiceProcess]:
-    service = ServiceProcess(
-        env=env or {}, workers=workers, log_path=log_path, extra_args=extra_args
-    )
+    service = ServiceProcess(env=env or {}, workers=workers, log_path=log_path)
     service.start()
     try:
         yield service

@@ -27,6 +27,7 @@ from paystream_auth.handlers.common import MAX_BODY_BYTES, runtime_of
 from paystream_auth.handlers.metrics import metrics
 from paystream_auth.handlers.probes import health, livez, readyz
 from paystream_auth.openapi import build_document
+from paystream_auth.probe_listener import ProbeListener
 from paystream_auth.problems import MEDIA_TYPE, Problem, encode_problem, http_problem
 from paystream_auth.runtime import Runtime
 
@@ -66,6 +67,7 @@ def create_app(env: Mapping[str, str] | None = None) -> Litestar:
     environment = dict(os.environ if env is None else env)
     settings = load_settings(environment)
     runtime = Runtime.build(settings, environment)
+    probes = ProbeListener(runtime, settings.probe_port)
     openapi_body = msgspec.json.encode(build_document(settings.version))
 
     @get("/openapi.json")
@@ -83,8 +85,8 @@ def create_app(env: Mapping[str, str] | None = None) -> Litestar:
             openapi,
         ],
         state=State({"runtime": runtime}),
-        on_startup=[runtime.startup],
-        on_shutdown=[runtime.shutdown],
+        on_startup=[runtime.startup, probes.start],
+        on_shutdown=[probes.stop, runtime.shutdown],
         exception_handlers={
             Problem: on_problem,
             HTTPException: on_http_exception,

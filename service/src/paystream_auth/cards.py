@@ -64,9 +64,56 @@ def mask_pan(card_number: str) -> str:
     return f"{'*' * max(len(card_number) - 4, 0)}{card_number[-4:]}"
 
 
-_DIGIT_RUN: Final = re.compile(r"\d{12,}")
+# Digits with separators between them: how people write (or disguise) a card number.
+SEPARATORS: Final = " -_./"
+_RUN: Final = re.compile(r"\d(?:[ \-_./]*\d)+")
+_NOT_DIGITS: Final = str.maketrans("", "", SEPARATORS)
+# Card numbers are 12 (some Maestro, accepted by this API) to 19 digits.
+MIN_PAN_DIGITS: Final = 12
+MAX_PAN_DIGITS: Final = 19
+
+
+def holds_card_number(digits: str) -> bool:
+    """True when some 12-19 digit window of an all-digit string passes the Luhn check.
+
+    Two prefix sums (each digit plain or doubled, by the parity of its index) make every window
+    O(1): a window ending at index e - 1 doubles the digits whose index has the other parity.
+    """
+    values = digits.encode().translate(_VALUE)
+    doubled = digits.encode().translate(_DOUBLED_VALUE)
+    even_plain = [0]  # index even: plain, odd: doubled
+    even_doubled = [0]  # index even: doubled, odd: plain
+    for index, (value, double) in enumerate(zip(values, doubled, strict=True)):
+        odd = index & 1
+        even_plain.append(even_plain[-1] + (double if odd else value))
+        even_doubled.append(even_doubled[-1] + (value if odd else double))
+    count = len(digits)
+    for end in range(MIN_PAN_DIGITS, count + 1):
+        sums = even_plain if (end - 1) % 2 == 0 else even_doubled
+        for start in range(max(0, end - MAX_PAN_DIGITS), end - MIN_PAN_DIGITS + 1):
+            if (sums[end] - sums[start]) % 10 == 0:
+                return True
+    return False
+
+
+def _mask_run(match: re.Match[str]) -> str:
+    run = match.group(0)
+    digits = run.translate(_NOT_DIGITS)
+    if len(digits) < MIN_PAN_DIGITS:
+        return run
+    # Longer than any card number: it may hide one among other digits, so it is masked whole.
+    if len(digits) > MAX_PAN_DIGITS or holds_card_number(digits):
+        return mask_pan(digits)
+    return run
 
 
 def scrub_card_numbers(text: str) -> str:
-    """Mask every run of 12 or more digits: a last line of defence for anything echoed back."""
-    return _DIGIT_RUN.sub(lambda match: mask_pan(match.group(0)), text)
+    """Mask anything that may be a card number, written with or without separators.
+
+    A run of digits with any of `SEPARATORS` between them is masked (first 6, last 4 of its
+    digits, separators dropped) when it holds a Luhn-valid 12-19 digit sequence or has more than
+    19 digits. Applied to everything a client controls before it is logged or echoed.
+    """
+    if len(text) < MIN_PAN_DIGITS:
+        return text
+    return _RUN.sub(_mask_run, text)

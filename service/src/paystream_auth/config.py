@@ -53,6 +53,12 @@ class Settings:
     idempotency_store_timeout_seconds: float
     idempotency_store_breaker_threshold: int
     idempotency_store_breaker_reset_seconds: float
+    # A client's body must arrive whole within `body_timeout_seconds` and never pause longer
+    # than `body_idle_timeout_seconds` (granian has no body deadline; see deadline budget).
+    body_timeout_seconds: float
+    body_idle_timeout_seconds: float
+    # The kubelet's own listener for /livez and /readyz (probe_listener.py); 0: none.
+    probe_port: int
 
 
 def _number(
@@ -162,7 +168,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
             "PAYSTREAM_IDEMPOTENCY_LEASE_SECONDS: must exceed PAYSTREAM_PROCESSOR_DEADLINE_MS "
             "(a claim must outlive the call it guards)"
         )
-    return Settings(
+    settings = Settings(
         secrets_dir=Path(env.get("PAYSTREAM_SECRETS_DIR", "").strip() or DEFAULT_SECRETS_DIR),
         secrets_poll_seconds=_number(
             env, "PAYSTREAM_SECRETS_POLL_SECONDS", 1.0, minimum=0.05, maximum=300
@@ -204,4 +210,18 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         idempotency_store_breaker_reset_seconds=_number(
             env, "PAYSTREAM_IDEMPOTENCY_STORE_BREAKER_RESET_SECONDS", 2.0, minimum=0.01, maximum=600
         ),
+        body_timeout_seconds=_number(
+            env, "PAYSTREAM_BODY_TIMEOUT_MS", 5000.0, minimum=10, maximum=60_000
+        )
+        / 1000.0,
+        body_idle_timeout_seconds=_number(
+            env, "PAYSTREAM_BODY_IDLE_TIMEOUT_MS", 2000.0, minimum=10, maximum=60_000
+        )
+        / 1000.0,
+        probe_port=_integer(env, "PAYSTREAM_PROBE_PORT", 8081, minimum=0, maximum=65535),
     )
+    if settings.body_idle_timeout_seconds > settings.body_timeout_seconds:
+        raise ConfigError(
+            "PAYSTREAM_BODY_IDLE_TIMEOUT_MS: must not exceed PAYSTREAM_BODY_TIMEOUT_MS"
+        )
+    return settings

@@ -1,19 +1,21 @@
 """The fault profile: strict parsing (pure) and the runtime state with its admin override.
 
 A profile maps a network to the faults its simulated processor injects, e.g.
-``{"visa": {"timeout_rate": 0.03}, "amex": {"added_latency_ms": 400}}``. Unknown networks and
-unknown fields are errors, never silently ignored: a typo in a drill must not look like a pass.
+``{"visa": {"timeout_rate": 0.03}, "amex": {"added_latency_ms": 400}}``. Unknown networks,
+unknown fields and repeated keys are errors, never silently ignored: a typo in a drill must not
+look like a pass. Errors name only names the service knows: a key a client made up is never
+echoed (it could be a card number).
 """
 
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from typing import Any, Final
 
 import msgspec
 
+from paystream_auth.duplicate_keys import repeated_key
 from paystream_auth.networks import NETWORKS, Network
 
 MAX_LATENCY_MS: Final = 600_000.0
@@ -25,6 +27,10 @@ class FaultProfileError(ValueError):
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+class RepeatedKeyError(FaultProfileError):
+    """A key given twice in one object: ambiguous, refused (the admin API answers 400)."""
 
 
 class NetworkFaults(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -60,11 +66,7 @@ class FaultProfile(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit
 _RATE_FIELDS: Final = ("slow_rate", "timeout_rate", "error_rate", "decline_rate")
 _LATENCY_FIELDS: Final = ("added_latency_ms", "slow_latency_ms")
 _FIELDS: Final = tuple(NetworkFaults.__struct_fields__)
-_NAME: Final = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
-
-
-def _shown(name: str) -> str:
-    return repr(name) if _NAME.match(name) else "(a key that is not a plain name)"
+_KNOWN_KEYS: Final = frozenset((*NETWORKS, *_FIELDS))
 
 
 def _check_network(network: Network, faults: NetworkFaults) -> None:
@@ -98,11 +100,7 @@ def _explain(raw: Any) -> FaultProfileError:
         return FaultProfileError("expected a JSON object mapping network names to faults")
     for key, value in raw.items():
         if key not in NETWORKS:
-            shown = _shown(str(key))
-            return FaultProfileError(
-                f"unknown network {shown} (expected {', '.join(NETWORKS)})",
-                str(key) if _NAME.match(str(key)) else None,
-            )
+            return FaultProfileError(f"unknown network (expected {', '.join(NETWORKS)})")
         if value is None:
             continue
         if not isinstance(value, dict):
@@ -110,8 +108,7 @@ def _explain(raw: Any) -> FaultProfileError:
         for field, field_value in value.items():
             if field not in _FIELDS:
                 return FaultProfileError(
-                    f"{key}: unknown field {_shown(str(field))} (expected {', '.join(_FIELDS)})",
-                    f"{key}.{field}" if _NAME.match(str(field)) else key,
+                    f"{key}: unknown field (expected {', '.join(_FIELDS)})", key
                 )
             not_number = isinstance(field_value, bool) or not isinstance(field_value, int | float)
             if not_number and not (field == "decline_rate" and field_value is None):
@@ -127,6 +124,10 @@ def parse_profile(raw: bytes | str) -> FaultProfile:
         # Invalid UTF-8 inside a string is a UnicodeDecodeError, and an untyped decode of
         # thousands of nested arrays a RecursionError: both are just bad JSON to the caller.
         raise FaultProfileError("not valid JSON") from None
+    if (repeated := repeated_key(raw)) is not None:
+        if repeated in _KNOWN_KEYS:
+            raise RepeatedKeyError(f"{repeated} appears more than once", repeated)
+        raise RepeatedKeyError("a key appears more than once")
     try:
         profile = msgspec.convert(data, FaultProfile)
     except msgspec.ValidationError:

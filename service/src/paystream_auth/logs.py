@@ -6,8 +6,9 @@ the hot path pays a list append instead of a system call. Each write stays below
 secrets, drain, errors) flush what is pending and go out at once, in order. The request line is
 a template over values that are already safe for JSON (enums, hex ids, numbers, validated
 merchant ids), which avoids a JSON encoder on the hot path. Card numbers never reach a line:
-the request line carries no card field, and the merchant id (free text a client controls) is
-masked like any other digit run that could be a card number.
+the request line carries no card field, the merchant id (free text a client controls) is
+scrubbed, and so is every string in an event (`cards.scrub_card_numbers`: with or without
+separators). Numbers are ours (timestamps, latencies) and are left alone.
 """
 
 from __future__ import annotations
@@ -24,6 +25,19 @@ from paystream_auth.cards import scrub_card_numbers
 
 FLUSH_SECONDS: Final = 0.05
 FLUSH_BYTES: Final = 3584
+# A merchant id shorter than this cannot hold a card number (12 digits at least).
+_SHORTEST_SCRUBBED: Final = 12
+
+
+def scrubbed(value: Any) -> Any:
+    """`value` with every string in it (keys included) scrubbed of card numbers."""
+    if isinstance(value, str):
+        return scrub_card_numbers(value)
+    if isinstance(value, dict):
+        return {scrubbed(k): scrubbed(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [scrubbed(item) for item in value]
+    return value
 
 
 class JsonLog:
@@ -62,7 +76,7 @@ class JsonLog:
         txn = f'"{transaction_id}"' if transaction_id else "null"
         if merchant_id is None:
             merchant = "null"
-        elif len(merchant_id) < 12:  # too short to hold a card number
+        elif len(merchant_id) < _SHORTEST_SCRUBBED:
             merchant = f'"{merchant_id}"'
         else:
             merchant = f'"{scrub_card_numbers(merchant_id)}"'
@@ -86,7 +100,7 @@ class JsonLog:
 
     def event(self, event: str, level: str = "info", **fields: Any) -> None:
         record = {"ts": round(time.time(), 3), "level": level, "event": event, "pid": self._pid}
-        record.update(fields)
-        line = scrub_card_numbers(self._encoder.encode(record).decode()).encode() + b"\n"
+        record.update(scrubbed(fields))
+        line = self._encoder.encode(record) + b"\n"
         self.flush()
         self._write(line)

@@ -21,6 +21,7 @@ from prometheus_client import (
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from paystream_auth.breaker import BREAKER_STATES, STATE_VALUES, BreakerState
+from paystream_auth.multiproc import reading
 from paystream_auth.networks import METRIC_NETWORKS, NETWORKS, OUTCOMES, Network
 
 # 5 ms .. 5 s; 2.5 s is the latency SLO, 2 s the default processor deadline (timeouts land in
@@ -172,4 +173,5 @@ class ServiceMetrics:
         registry = CollectorRegistry()
         collector: Callable[..., object] = MultiProcessCollector
         collector(registry, path=str(self._multiproc_dir))
-        return generate_latest(registry)
+        with reading(self._multiproc_dir):  # a respawned worker may be compacting
+            return generate_latest(registry)

@@ -6,7 +6,13 @@ creates a metric: under an exclusive lock it compares the directory's instance m
 identity of its parent (the granian main process: PID plus start time). The first worker of a
 new instance wipes what an earlier instance left behind (an emptyDir survives a container
 restart; stale files made scrapes 15x slower) and writes the marker; later workers and respawned
-workers of the same instance find the marker and keep every file, so counters never go down.
+workers of the same instance find the marker and keep every count, so counters never go down.
+
+A respawned worker also compacts the files its dead predecessors left (each crash added a file
+per metric type, and every scrape reads them all): their values are merged into one archive file
+per type (counters and histograms summed, `max` gauges maxed; `live*` gauges of the dead are
+dropped), under the same lock that scrapes take shared, so a scrape never sees a value twice or a
+file vanish under it.
 """
 
 from __future__ import annotations
@@ -14,17 +20,39 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-from collections.abc import Callable
+import struct
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Final
+from typing import Final, Protocol
 
 from prometheus_client import multiprocess
+from prometheus_client.mmap_dict import MmapedDict
 
-# prometheus-client ships no annotations for this one; give it its real signature.
+
+class _ValueFile(Protocol):
+    def write_value(self, key: str, value: float, timestamp: float) -> None: ...
+    def close(self) -> None: ...
+
+
+# prometheus-client ships no annotations for these; give them their real signatures.
 _mark_process_dead: Callable[[int, str], None] = multiprocess.mark_process_dead
+_open_values: Callable[[str], _ValueFile] = MmapedDict
+_read_values: Callable[[str], Iterable[tuple[str, float, float, int]]] = (
+    MmapedDict.read_all_values_from_file
+)
 
 MARKER: Final = ".paystream-instance"
 LOCK: Final = ".paystream-lock"
+# Stands where a worker's PID is in a file name: `counter_archive.db` holds dead workers' counts.
+ARCHIVE: Final = "archive"
+_MERGE: Final[dict[str, Callable[[float, float], float]]] = {
+    "counter": lambda a, b: a + b,
+    "histogram": lambda a, b: a + b,
+    "summary": lambda a, b: a + b,
+    "gauge_max": max,
+    "gauge_min": min,
+    "gauge_sum": lambda a, b: a + b,
+}
 
 
 def process_identity(pid: int) -> str:
@@ -76,7 +104,74 @@ def prepare_directory(path: Path, instance: str) -> bool:
                 pid = _pid_of(db_file)
                 if pid is not None and not _alive(pid):
                     _mark_process_dead(pid, str(path))
+            compact_dead_workers(path)
             return False
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _archive_kind(db_file: Path) -> str | None:
+    """`counter`, `histogram`, `gauge_max`...: how a dead worker's file merges, None: it cannot."""
+    parts = db_file.stem.split("_")
+    kind = "_".join(parts[:2]) if parts[0] == "gauge" else parts[0]
+    return kind if kind in _MERGE else None
+
+
+def _readable(db_file: Path) -> bool:
+    """A file a crash left half-written stays as it is (scrapes report it, as before)."""
+    try:
+        for _ in _read_values(str(db_file)):
+            pass
+    except (OSError, ValueError, UnicodeDecodeError, struct.error):
+        return False
+    return True
+
+
+def compact_dead_workers(path: Path) -> int:
+    """Merge dead workers' files into one archive file per kind; the caller holds the lock.
+
+    Returns how many files were merged. The merged archive replaces the old one by rename, then
+    the merged files are removed.
+    """
+    groups: dict[str, list[Path]] = {}
+    for db_file in sorted(path.glob("*.db")):
+        pid = _pid_of(db_file)
+        kind = _archive_kind(db_file)
+        if pid is None or kind is None or _alive(pid):
+            continue
+        groups.setdefault(kind, []).append(db_file)
+    for kind, files in groups.items():
+        archive = path / f"{kind}_{ARCHIVE}.db"
+        merged: dict[str, tuple[float, float]] = {}
+        readable = [f for f in files if _readable(f)]
+        files[:] = readable
+        for source in ([archive] if archive.exists() else []) + readable:
+            for key, value, timestamp, _ in _read_values(str(source)):
+                if key in merged:
+                    value = _MERGE[kind](merged[key][0], value)
+                    timestamp = max(timestamp, merged[key][1])
+                merged[key] = (value, timestamp)
+        tmp = path / f".{kind}_{ARCHIVE}.tmp"
+        tmp.unlink(missing_ok=True)
+        out = _open_values(str(tmp))
+        try:
+            for key, (value, timestamp) in merged.items():
+                out.write_value(key, value, timestamp)
+        finally:
+            out.close()
+        tmp.replace(archive)
+        for db_file in files:
+            db_file.unlink(missing_ok=True)
+    return sum(len(files) for files in groups.values())
+
+
+@contextlib.contextmanager
+def reading(path: Path) -> Iterator[None]:
+    """Hold the directory's lock shared while a scrape reads it (compaction holds it exclusive)."""
+    with (path / LOCK).open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_SH)
+        try:
+            yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
 

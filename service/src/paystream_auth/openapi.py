@@ -83,7 +83,10 @@ def build_document(version: str) -> dict[str, Any]:
                     },
                     "responses": {
                         "200": _json("AuthorizeResponse", "Approved or declined."),
-                        "400": _problem("The body is not valid JSON."),
+                        "400": _problem(
+                            "The body is not valid JSON, or gives a field twice (`field`)."
+                        ),
+                        "408": _problem("The body did not arrive in time (whole, or a pause)."),
                         "413": _problem("The body is larger than 16 KiB."),
                         "415": _problem("The body is not application/json."),
                         "409": _problem(
@@ -150,7 +153,8 @@ def build_document(version: str) -> dict[str, Any]:
                     },
                     "responses": {
                         "200": _json("FaultsDocument", "Override set until `expires_at`."),
-                        "400": _problem("The body is not valid JSON."),
+                        "400": _problem("The body is not valid JSON, or gives a key twice."),
+                        "408": _problem("The body did not arrive in time (whole, or a pause)."),
                         "413": _problem("The body is larger than 16 KiB."),
                         "415": _problem("The body is not application/json."),
                         "422": _problem("The profile is invalid; `field` names the field."),

@@ -55,8 +55,10 @@ class Problem(Exception):
 
 _TITLES: Final = {
     "malformed-json": "Malformed JSON",
+    "duplicate-key": "Duplicate key in the JSON body",
     "invalid-field": "Invalid field",
     "body-too-large": "Request body too large",
+    "body-timeout": "Request body too slow",
     "unsupported-media-type": "Unsupported media type",
     "idempotency-key-reused": "Idempotency key reused with a different request",
     "idempotency-key-in-flight": "Idempotency key in use by a request still running",

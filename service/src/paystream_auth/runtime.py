@@ -13,6 +13,8 @@ from typing import Final
 
 import prometheus_client.values
 
+from paystream_auth.auth_throttle import LOG_INTERVAL_SECONDS, AuthThrottle
+from paystream_auth.body_deadline import BodyDeadlines
 from paystream_auth.breaker import BreakerState, NetworkBreakers
 from paystream_auth.config import ConfigError, Settings
 from paystream_auth.drain import Drain
@@ -106,9 +108,13 @@ class Runtime:
     window: RecentWindow
     drain: Drain
     service: AuthorizationService
+    bodies: BodyDeadlines
+    admin_auth: AuthThrottle
     shared_store: RedisIdempotencyStore | None = None
     started: bool = False
+    _auth_logged_at: float = 0.0
     _poller: asyncio.Task[None] | None = None
+    _sweeper: asyncio.Task[None] | None = None
 
     @classmethod
     def build(cls, settings: Settings, env: dict[str, str], log_fd: int = 1) -> Runtime:
@@ -163,6 +169,8 @@ class Runtime:
             drain=Drain(settings.drain_seconds, lambda event, fields: log.event(event, **fields)),
             service=service,
             shared_store=shared_store,
+            bodies=BodyDeadlines(settings.body_timeout_seconds, settings.body_idle_timeout_seconds),
+            admin_auth=AuthThrottle(),
         )
 
     def readiness(self) -> tuple[bool, str]:
@@ -182,6 +190,23 @@ class Runtime:
                 f"secret.{change.kind}", level=level, name=change.name, generation=change.generation
             )
         self.faults.poll(time.time())
+        now = time.monotonic()
+        if now - self._auth_logged_at >= LOG_INTERVAL_SECONDS:
+            self.log_auth_failures(now)
+
+    def log_auth_failures(self, now: float) -> None:
+        """One audit line per source that failed admin authentication since the last one."""
+        self._auth_logged_at = now
+        for count in self.admin_auth.take_counts(now):
+            self.log.event(
+                "audit",
+                level="warning",
+                action="admin.denied",
+                client=count.source,
+                failures=count.failures,
+                locked_out=count.locked,
+                interval_seconds=LOG_INTERVAL_SECONDS,
+            )
 
     async def _poll(self) -> None:
         while True:
@@ -202,6 +227,7 @@ class Runtime:
         installed = self.drain.install()
         await self.prepare()
         self._poller = asyncio.create_task(self._poll())
+        self._sweeper = asyncio.create_task(self.bodies.run())
         self.started = True
         self.log.event(
             "startup",
@@ -222,13 +248,15 @@ class Runtime:
 
     async def shutdown(self) -> None:
         self.drain.cancel()
-        if self._poller is not None:
-            self._poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._poller
+        for task in (self._poller, self._sweeper):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if self.shared_store is not None:
             with contextlib.suppress(Exception):  # a store already gone has nothing to flush
                 await self.shared_store.close()
         if self.settings.multiproc_dir is not None:
             mark_dead(self.settings.multiproc_dir, os.getpid())
+        self.log_auth_failures(time.monotonic())
         self.log.event("shutdown")  # also writes every pending request line

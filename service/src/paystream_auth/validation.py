@@ -1,8 +1,9 @@
 """Decoding and validating `POST /v1/authorize`: bytes in, a valid request or a Problem out.
 
 Pure and total: any byte string either yields an `AuthorizeRequest` with its network or raises
-`Problem` (400 malformed JSON, 422 naming the field). Messages are written here, never copied
-from the decoder, so no input value (a card number in the wrong field, say) is ever echoed.
+`Problem` (400 malformed JSON or a repeated field, 422 naming the field). Messages are written
+here, never copied from the decoder, so no input value (a card number in the wrong field, say) is
+ever echoed, and neither is a key the API does not know (it could be a card number too).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Annotated, Final, Literal
 import msgspec
 
 from paystream_auth.cards import luhn_valid, network_for
+from paystream_auth.duplicate_keys import FieldNames
 from paystream_auth.networks import Network
 from paystream_auth.problems import Problem
 
@@ -53,9 +55,9 @@ FIELD_RULES: Final[dict[str, str]] = {
     "merchant_id": "must be 1 to 64 characters of A-Z, a-z, 0-9, '_' or '-'",
 }
 _DECODER: Final = msgspec.json.Decoder(AuthorizeRequest)
+_FIELDS: Final = FieldNames(FIELD_RULES)
 _AT_FIELD: Final = re.compile(r"- at `\$\.([A-Za-z_]+)")
 _MISSING: Final = re.compile(r"missing required field `([A-Za-z_]+)`")
-_UNKNOWN: Final = re.compile(r"unknown field `([A-Za-z_][A-Za-z0-9_-]{0,63})`")
 
 
 def _invalid(field: str, detail: str) -> Problem:
@@ -68,14 +70,8 @@ def _explain(exc: msgspec.ValidationError) -> Problem:
         name = match.group(1)
         return _invalid(name, f"{name} is required")
     if "unknown field" in message:
-        match = _UNKNOWN.search(message)
-        name = match.group(1) if match else None
-        shown = f"'{name}'" if name else "(a key that is not a plain name)"
-        return Problem(
-            status=422,
-            slug="invalid-field",
-            detail=f"unknown field {shown}: expected only {', '.join(FIELD_RULES)}",
-            field=name,
+        return _invalid(
+            "body", f"the body has an unknown field: expected only {', '.join(FIELD_RULES)}"
         )
     if match := _AT_FIELD.search(message):
         name = match.group(1)
@@ -85,6 +81,8 @@ def _explain(exc: msgspec.ValidationError) -> Problem:
 
 def decode_authorize(body: bytes) -> tuple[AuthorizeRequest, Network]:
     """Decode and validate; return the request and its network, or raise Problem."""
+    if (repeated := _FIELDS.repeated_field(body)) is not None:
+        raise repeated_field(repeated)
     try:
         request = _DECODER.decode(body)
     except msgspec.ValidationError as exc:
@@ -107,6 +105,15 @@ def decode_authorize(body: bytes) -> tuple[AuthorizeRequest, Network]:
     if not luhn_valid(request.card_number):
         raise CardProblem(network)
     return request, network
+
+
+def repeated_field(name: str) -> Problem:
+    return Problem(
+        status=400,
+        slug="duplicate-key",
+        detail=f"{name} appears more than once: an ambiguous request is refused",
+        field=name,
+    )
 
 
 class CardProblem(Problem):

@@ -145,7 +145,6 @@ def _service(scenario: Scenario, workdir: Path, name: str, **env: str) -> Servic
         },
         workers=scenario.workers,
         cpus=scenario.server_cpus,
-        extra_args=("--loop", "uvloop"),
     )
 
 
@@ -165,7 +164,6 @@ def _servers(
         workers=scenario.workers,
         target=BARE_TARGET,
         cpus=scenario.server_cpus,
-        extra_args=("--loop", "uvloop"),
     )
     service = _service(scenario, workdir, "plain")
     with running_redis(workdir / f"redis-{scenario.workers}.log") as store:

@@ -17,9 +17,9 @@ import resource
 import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
+from paystream_auth.granian_command import GranianOptions, granian_executable
 from paystream_ops.processes import free_port, wait_http_ok
 
 _BODY = b'{"status":"approved"}'
@@ -78,20 +78,11 @@ def main() -> None:
         print(done)
         return
     port = free_port()
-    granian = Path(sys.executable).parent / "granian"
+    options = GranianOptions(
+        host="127.0.0.1", port=port, target="paystream_ops.lab.loadgen_cpu:app"
+    )
     server = subprocess.Popen(
-        [
-            str(granian),
-            "--interface",
-            "asgi",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--loop",
-            "uvloop",
-            "paystream_ops.lab.loadgen_cpu:app",
-        ],
+        [granian_executable(), *options.args()],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -440,7 +440,6 @@ class Lab:
                 secrets_dir=write_secrets(workdir / f"secrets-{role}", config.missing_secrets),
             ),
             log_path=workdir / f"{role}.log",
-            extra_args=("--loop", "uvloop"),
             port=port,
         )
 

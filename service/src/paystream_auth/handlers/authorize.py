@@ -16,8 +16,10 @@ from litestar import asgi
 from litestar.exceptions import MethodNotAllowedException
 from litestar.types import HTTPResponseStartEvent, Receive, Scope, Send
 
+from paystream_auth.body_deadline import BodyTimeout
 from paystream_auth.handlers.common import (
     MAX_BODY_BYTES,
+    body_timeout,
     body_too_large,
     is_json_media_type,
     runtime_from_scope,
@@ -66,10 +68,14 @@ async def authorize(scope: Scope, receive: Receive, send: Send) -> None:
             idempotency_key = value.decode("latin-1")
     if not is_json_media_type(content_type):
         raise service.reject(unsupported_media_type(), started)
+    deadlines = runtime.bodies
     try:
-        body = await read_body(receive, content_length(headers), MAX_BODY_BYTES)
+        body = await read_body(receive, content_length(headers), MAX_BODY_BYTES, deadlines, started)
     except BodyTooLarge:
         raise service.reject(body_too_large(), started) from None
+    except BodyTimeout:
+        problem = body_timeout(deadlines.total_seconds, deadlines.idle_seconds)
+        raise service.reject(problem, started) from None
     except ClientDisconnected:
         raise service.reject(
             Problem(status=400, slug="malformed-json", detail="the body was cut short"), started

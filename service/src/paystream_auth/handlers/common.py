@@ -61,6 +61,18 @@ def unsupported_media_type() -> Problem:
     )
 
 
+def body_timeout(total_seconds: float, idle_seconds: float) -> Problem:
+    # Connection: close: the rest of the body may still arrive, and must not be read as a request.
+    return Problem(
+        status=408,
+        slug="body-timeout",
+        detail=f"the body must arrive within {total_seconds:g} s, with no pause longer than "
+        f"{idle_seconds:g} s",
+        field="body",
+        headers={"Connection": "close"},
+    )
+
+
 def body_too_large() -> Problem:
     return Problem(
         status=413,

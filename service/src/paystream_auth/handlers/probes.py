@@ -1,9 +1,13 @@
-"""Probes and the health summary: `/livez`, `/readyz`, `/health`."""
+"""Probes and the health summary: `/livez`, `/readyz`, `/health`.
+
+The kubelet probes the same answers on its own listener (probe_listener.py); these routes on the
+main port serve everything else (the lab, `docker run`'s HEALTHCHECK, people).
+"""
 
 from __future__ import annotations
 
 import os
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import msgspec
 from litestar import Request, Response, get
@@ -11,10 +15,20 @@ from litestar import Request, Response, get
 from paystream_auth.handlers.common import json_response, runtime_of
 from paystream_auth.networks import NETWORKS
 from paystream_auth.problems import Problem
+from paystream_auth.runtime import Runtime
 
 
 class ProbeStatus(msgspec.Struct, frozen=True):
     status: str
+
+
+ALIVE: Final = ProbeStatus("alive")
+READY: Final = ProbeStatus("ready")
+
+
+def readiness_problem(runtime: Runtime) -> Problem | None:
+    ready, reason = runtime.readiness()
+    return None if ready else Problem(status=503, slug="not-ready", detail=reason)
 
 
 class SecretStatus(msgspec.Struct, frozen=True):
@@ -40,15 +54,15 @@ class HealthDocument(msgspec.Struct, frozen=True):
 async def livez() -> Response[bytes]:
     # Alive means the event loop answers: never depends on secrets or card networks, so an
     # outage of a network can not make the kubelet restart healthy pods.
-    return json_response(ProbeStatus("alive"))
+    return json_response(ALIVE)
 
 
 @get("/readyz")
 async def readyz(request: Request[Any, Any, Any]) -> Response[bytes]:
-    ready, reason = runtime_of(request).readiness()
-    if not ready:
-        raise Problem(status=503, slug="not-ready", detail=reason)
-    return json_response(ProbeStatus("ready"))
+    problem = readiness_problem(runtime_of(request))
+    if problem is not None:
+        raise problem
+    return json_response(READY)
 
 
 @get("/health")

@@ -1,13 +1,17 @@
-"""Plain ASGI pieces for the hot path: read a body with a size limit, send a finished JSON body.
+"""Plain ASGI pieces for the hot path: read a body with a size limit and deadlines, send a
+finished JSON body.
 
 `read_body` reads straight from ASGI `receive` (Litestar's `request.body()` goes through an
-async generator), and `RawJSON` sends a body that is already encoded.
+async generator) under the body deadlines, and `RawJSON` sends a body that is already encoded.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from typing import Any
+
+from paystream_auth.body_deadline import BodyDeadlines, BodyTimeout
 
 
 class BodyTooLarge(Exception):
@@ -25,23 +29,39 @@ def content_length(headers: Iterable[tuple[bytes, bytes]]) -> int | None:
     return None
 
 
-async def read_body(receive: Any, announced: int | None, limit: int) -> bytes:
+async def read_body(
+    receive: Any, announced: int | None, limit: int, deadlines: BodyDeadlines, started: float
+) -> bytes:
+    """The whole body, or BodyTooLarge, ClientDisconnected, BodyTimeout (no deadline: never)."""
     if announced is not None and announced > limit:
         raise BodyTooLarge
     chunks: list[bytes] = []
     size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientDisconnected
-        chunk = message.get("body", b"")
-        if chunk:
-            size += len(chunk)
-            if size > limit:
-                raise BodyTooLarge
-            chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
+    read = deadlines.start(started)
+    try:
+        while True:
+            read.pending = pending = receive()
+            try:
+                message = await pending
+            except asyncio.CancelledError:
+                if read.expired:
+                    raise BodyTimeout from None
+                raise
+            if read.expired:  # expired between two receives
+                raise BodyTimeout
+            read.chunks += 1
+            if message["type"] == "http.disconnect":
+                raise ClientDisconnected
+            chunk = message.get("body", b"")
+            if chunk:
+                size += len(chunk)
+                if size > limit:
+                    raise BodyTooLarge
+                chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+    finally:
+        deadlines.finish(read)
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
