@@ -1,8 +1,10 @@
-"""Real git repositories for the delivery tests: a bare remote plus clones, built from the small
-fixture tree in `fixture_repo/` (so the tests do not depend on the real overlays being done)."""
+"""Real git repositories for the delivery tests: a bare remote plus clones, seeded with a copy of
+this repository's own `apps/`, `base/` and `overlays/` (the layout bump, promote, rollback and
+diff work on in production), each overlay's image set to a known starting point."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
@@ -11,13 +13,16 @@ from pathlib import Path
 
 import pytest
 
-FIXTURE_TREE = Path(__file__).parent / "fixture_repo"
+REPO = Path(__file__).resolve().parents[2]
+SEEDED_FROM_REPO = ("apps", "base", "overlays")
 DIGEST_A = "sha256:" + "a" * 64
 DIGEST_B = "sha256:" + "b" * 64
 DIGEST_C = "sha256:" + "c" * 64
 DIGEST_D = "sha256:" + "d" * 64
 DIGEST_E = "sha256:" + "e" * 64
 IMAGE = "ghcr.io/paystream/auth-service"
+# What each overlay runs in the seeded repository: staging one release ahead of prod.
+STARTING_IMAGES = {"staging": ("1.4.0", DIGEST_A), "prod": ("1.3.0", DIGEST_B)}
 
 
 def git(cwd: Path, *args: str, input_text: str | None = None) -> str:
@@ -85,9 +90,26 @@ def isolated_git(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
         monkeypatch.delenv(var, raising=False)
 
 
-def seed_remote(workdir: Path, tree: Path = FIXTURE_TREE) -> Remote:
+def real_layout(dest: Path) -> Path:
+    """A copy of the repository's apps/, base/ and overlays/ with each overlay's `images:` entry
+    set to `STARTING_IMAGES` (only those two lines differ from the real files)."""
+    for name in SEEDED_FROM_REPO:
+        shutil.copytree(REPO / name, dest / name)
+    for env, (tag, digest) in STARTING_IMAGES.items():
+        path = dest / "overlays" / env / "kustomization.yaml"
+        text, tags = re.subn(r"(?m)^(    newTag: ).*$", rf"\g<1>{tag}", path.read_text())
+        text, digests = re.subn(r"(?m)^(    digest: ).*$", rf"\g<1>{digest}", text)
+        assert (tags, digests) == (1, 1), f"{path}: expected one newTag and one digest line"
+        path.write_text(text)
+    return dest
+
+
+def seed_remote(workdir: Path, tree: Path | None = None) -> Remote:
     seed = workdir / "seed"
-    shutil.copytree(tree, seed)
+    if tree is None:
+        real_layout(seed)
+    else:
+        shutil.copytree(tree, seed)
     git(seed, "init", "--quiet", "--initial-branch=main")
     git(seed, "add", "-A")
     git(seed, "commit", "--quiet", "-m", "chore: initial platform")

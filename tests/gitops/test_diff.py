@@ -1,9 +1,10 @@
-"""`paystream-ops diff` on real git and real kustomize: each risky category is flagged on a
-fixture change, and a pure image bump flags nothing beyond the image line."""
+"""`paystream-ops diff` on real git and real kustomize over the repository's layout: each risky
+category is flagged on a one-line change, and a pure image bump flags nothing beyond the image."""
 
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,76 +30,101 @@ def commit_change(remote, clone: Path, change: Callable[[Path], None]) -> tuple[
     return base, remote.git(clone, "rev-parse", "HEAD")
 
 
-RA = "base/auth-service/"
+ROLLOUT = "base/auth-service/rollout.yaml"
+TEMPLATE = "base/analysis/analysis-canary-vs-stable.yaml"
+APP_PROD = "apps/prod/auth-service.yaml"
 CASES: dict[str, tuple[Callable[[Path], None], set[Category]]] = {
     "canary step weight": (
-        lambda c: edit(c, RA + "rollout.yaml", "setWeight: 10", "setWeight: 25"),
+        lambda c: edit(c, ROLLOUT, "setWeight: 10", "setWeight: 25"),
         {Category.CANARY},
     ),
     "canary steps removed": (
-        lambda c: edit(c, RA + "rollout.yaml", "        - pause: {duration: 5m}\n", ""),
+        lambda c: edit(c, ROLLOUT, "        - setWeight: 100\n", ""),
         {Category.CANARY},
     ),
     "route weights": (
-        lambda c: edit(c, RA + "httproute.yaml", "weight: 0", "weight: 30"),
+        lambda c: edit(c, "base/networking/httproute.yaml", "weight: 0", "weight: 30"),
         {Category.CANARY},
     ),
     "analysis threshold": (
         lambda c: edit(
             c,
-            "base/analysis/analysis-canary-vs-stable.yaml",
-            "result[0] <= 0.01",
-            "result[0] <= 0.05",
+            "overlays/prod/analysis-thresholds.yaml",
+            'max-failure-ratio-delta: "0.01"',
+            'max-failure-ratio-delta: "0.05"',
         ),
         {Category.ANALYSIS},
     ),
-    "analysis window in the rollout": (
-        lambda c: edit(c, RA + "rollout.yaml", "value: 2m", "value: 10m"),
+    "analysis arg in the rollout": (
+        lambda c: edit(c, ROLLOUT, 'value: "1000000"', 'value: "3"'),
         {Category.ANALYSIS},
     ),
     "analysis failure limit": (
         lambda c: edit(
-            c, "base/analysis/analysis-canary-vs-stable.yaml", "failureLimit: 1", "failureLimit: 5"
+            c,
+            TEMPLATE,
+            'failureLimit: "{{args.failure-limit}}"',
+            "failureLimit: 5",
         ),
         {Category.ANALYSIS},
     ),
     "rbac verbs": (
-        lambda c: edit(c, RA + "rbac.yaml", "verbs: [get]", "verbs: [get, list, watch]"),
+        lambda c: edit(
+            c,
+            "base/networking/rollouts-plugin-rbac.yaml",
+            "    verbs:\n      - get\n  - apiGroups:",
+            "    verbs:\n      - get\n      - list\n      - watch\n  - apiGroups:",
+        ),
         {Category.RBAC},
     ),
     "network policy port": (
-        lambda c: edit(c, RA + "networkpolicy.yaml", "        - port: 15008\n", ""),
+        lambda c: edit(
+            c,
+            "base/policies/networkpolicy-auth-service.yaml",
+            "        - port: 15008\n          protocol: TCP\n",
+            "",
+        ),
         {Category.NETWORK_POLICY},
     ),
     "authorization policy principal": (
-        lambda c: edit(c, RA + "authorizationpolicy.yaml", "sa/checkout]", "sa/*]"),
+        lambda c: edit(
+            c,
+            "base/networking/authorizationpolicy-l7.yaml",
+            "sa/paystream-ingress-istio",
+            "sa/*",
+        ),
         {Category.AUTHORIZATION_POLICY},
     ),
     "secret remote path": (
-        lambda c: edit(c, RA + "externalsecret.yaml", "paystream/staging/", "paystream/prod/"),
+        lambda c: edit(
+            c,
+            "base/secrets/externalsecret-admin-token.yaml",
+            "ENV/auth-service/admin-token",
+            "ENV/auth-service/admin",
+        ),
         {Category.SECRETS},
     ),
     "secret mount path": (
         lambda c: edit(
             c,
-            RA + "rollout.yaml",
+            ROLLOUT,
             "- name: secrets\n              mountPath: /var/run/secrets/paystream",
             "- name: secrets\n              mountPath: /etc/paystream",
         ),
         {Category.SECRETS},
     ),
     "argo cd self heal": (
-        lambda c: edit(c, "apps/auth-service-prod.yaml", "selfHeal: true", "selfHeal: false"),
+        lambda c: edit(c, APP_PROD, "selfHeal: true", "selfHeal: false"),
         {Category.SYNC_POLICY},
     ),
     "argo cd target revision": (
-        lambda c: edit(
-            c, "apps/auth-service-prod.yaml", "targetRevision: main", "targetRevision: feature"
-        ),
+        lambda c: edit(c, APP_PROD, "targetRevision: main", "targetRevision: feature"),
         {Category.SYNC_POLICY},
     ),
-    "replicas only": (
-        lambda c: edit(c, RA + "rollout.yaml", "replicas: 3", "replicas: 4"),
+    "autoscaler bounds only": (
+        lambda c: edit(
+            c, "overlays/prod/horizontalpodautoscaler.yaml", "maxReplicas: 24", "maxReplicas: 30"
+        ),
         set(),
     ),
 }
@@ -126,7 +152,7 @@ def test_pure_image_bump_flags_only_the_image_line(remote) -> None:
     report = rendered_diff(clone, "HEAD~1", "HEAD")
 
     assert [(c.target, c.object_id, c.status) for c in report.changes] == [
-        ("overlays/staging", "Rollout.argoproj.io paystream/auth-service", "changed")
+        ("overlays/staging", "Rollout.argoproj.io paystream-staging/auth-service", "changed")
     ]
     assert [(r.category, r.where) for r in report.risks] == [
         (Category.IMAGE, "spec.template.spec.containers[name=auth-service].image")
@@ -146,10 +172,17 @@ def test_pure_image_bump_flags_only_the_image_line(remote) -> None:
 def test_diff_uses_worktrees_and_leaves_the_checkout_alone(remote, capsys, tmp_path) -> None:
     clone = remote.clone("dev")
     base, head = commit_change(
-        remote, clone, lambda c: edit(c, RA + "rbac.yaml", "verbs: [get]", "verbs: [get, list]")
+        remote,
+        clone,
+        lambda c: edit(
+            c,
+            "base/networking/rollouts-plugin-rbac.yaml",
+            "    verbs:\n      - get\n  - apiGroups:",
+            "    verbs:\n      - get\n      - list\n  - apiGroups:",
+        ),
     )
     (clone / "scratch.txt").write_text("untracked work in progress\n")
-    edit(clone, "apps/auth-service-staging.yaml", "selfHeal: true", "selfHeal: false")
+    edit(clone, "apps/staging/auth-service.yaml", "selfHeal: true", "selfHeal: false")
     status_before = remote.git(clone, "status", "--porcelain")
     markdown, full = tmp_path / "diff.md", tmp_path / "diff.patch"
 
@@ -179,24 +212,28 @@ def test_diff_uses_worktrees_and_leaves_the_checkout_alone(remote, capsys, tmp_p
     comment = markdown.read_text()
     assert comment.startswith("<!-- paystream-ops:rendered-diff -->")
     assert "| RBAC |" in comment
-    assert "+  - list" in full.read_text()
+    assert any(
+        line.startswith("+") and line.strip().endswith("- list")
+        for line in full.read_text().splitlines()
+    )
 
 
 def test_diff_covers_targets_added_at_head(remote) -> None:
     clone = remote.clone("dev")
 
     def add_overlay(c: Path) -> None:
-        qa = c / "overlays" / "qa"
-        qa.mkdir()
-        (qa / "kustomization.yaml").write_text(
-            (c / "overlays/staging/kustomization.yaml").read_text().replace("staging", "qa")
+        # A new environment: staging's overlay under another name (its Alertmanager aside).
+        shutil.copytree(
+            c / "overlays" / "staging",
+            c / "overlays" / "qa",
+            ignore=shutil.ignore_patterns("alertmanager"),
         )
         remote.git(c, "add", "overlays/qa")
 
     base, head = commit_change(remote, clone, add_overlay)
     report = rendered_diff(clone, base, head)
     added = {c.object_id for c in report.changes if c.target == "overlays/qa"}
-    assert "Rollout.argoproj.io paystream/auth-service" in added
+    assert "Rollout.argoproj.io paystream-staging/auth-service" in added
     assert all(c.status == "added" for c in report.changes)
     assert Category.RBAC in {r.category for r in report.risks}
 

@@ -1,11 +1,7 @@
-"""The same delivery commands against a copy of this repository's own manifests: bump edits only
-the two image lines of the real overlay, the diff flags only the image, and the revert restores
-the rendered overlay byte for byte."""
+"""The repository's own overlays: each pins its image the way bump, promote and rollback edit
+it, and a bump reverted by `rollback` renders the overlay byte for byte as before."""
 
 from __future__ import annotations
-
-import shutil
-from pathlib import Path
 
 import pytest
 from paystream_ops.cli import main
@@ -14,29 +10,20 @@ from paystream_ops.gitops.kustomization import read_image
 from paystream_ops.gitops.risk import Category
 from paystream_ops.render import render_to_text
 
+from .conftest import REPO
+
 pytestmark = pytest.mark.integration
 
-REPO = Path(__file__).resolve().parents[2]
-TREES = ("base", "overlays", "apps", "clusters")
+
+@pytest.mark.parametrize("env", ["staging", "prod"])
+def test_real_overlay_follows_the_images_contract(env: str) -> None:
+    path = REPO / "overlays" / env / "kustomization.yaml"
+    entry = read_image(path.read_text(), f"overlays/{env}/kustomization.yaml")
+    assert entry.new_tag and entry.digest and entry.digest.startswith("sha256:")
 
 
-@pytest.fixture
-def real_remote(tmp_path: Path, remote_factory):
-    tree = tmp_path / "tree"
-    for name in TREES:
-        shutil.copytree(REPO / name, tree / name)
-    return remote_factory(tmp_path / "git", tree)
-
-
-def test_real_overlay_follows_the_images_contract() -> None:
-    for env in ("staging", "prod"):
-        path = REPO / "overlays" / env / "kustomization.yaml"
-        entry = read_image(path.read_text(), f"overlays/{env}/kustomization.yaml")
-        assert entry.new_tag and entry.digest and entry.digest.startswith("sha256:")
-
-
-def test_bump_and_revert_on_the_real_staging_overlay(real_remote, capsys) -> None:
-    clone = real_remote.clone("dev")
+def test_bump_and_revert_on_the_real_staging_overlay(remote, capsys) -> None:
+    clone = remote.clone("dev")
     overlay = clone / "overlays" / "staging"
     before_file = (overlay / "kustomization.yaml").read_text()
     before_render = render_to_text(overlay)

@@ -38,7 +38,8 @@ def render_to_text(path: Path) -> str:
 def parse_objects(text: str, source: str) -> list[K8sObject]:
     """Split a multi-document YAML stream into objects, skipping empty documents."""
     try:
-        docs = list(yaml.safe_load_all(text))
+        # libyaml's parser (the same objects as safe_load_all), several times faster.
+        docs = list(yaml.load_all(text, Loader=yaml.CSafeLoader))
     except yaml.YAMLError as exc:
         raise UserError(f"{source}: invalid YAML: {exc}") from exc
     objects: list[K8sObject] = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,6 +13,8 @@ from paystream_ops.gitops.git import Git, worktree
 from paystream_ops.gitops.objdiff import ObjectChange, diff_target
 from paystream_ops.gitops.render_tree import Target, discover, render_target
 from paystream_ops.gitops.risk import Risk, classify
+
+RENDER_JOBS = 4
 
 
 @dataclass(frozen=True)
@@ -32,11 +35,18 @@ def compare_trees(
     targets = sorted({t.path for t in discover(base_tree)} | {t.path for t in discover(head_tree)})
     key = secrets.token_bytes(32)
     changes: list[ObjectChange] = []
-    for path in targets:
-        target = Target(path)
-        old = render_target(base_tree, target, base_label)
-        new = render_target(head_tree, target, head_label)
-        changes += diff_target(path, old, new, key)
+    # kubectl renders in parallel; results (and the first failure) are taken in target order.
+    with ThreadPoolExecutor(max_workers=RENDER_JOBS) as pool:
+        renders = [
+            (
+                path,
+                pool.submit(render_target, base_tree, Target(path), base_label),
+                pool.submit(render_target, head_tree, Target(path), head_label),
+            )
+            for path in targets
+        ]
+        for path, old, new in renders:
+            changes += diff_target(path, old.result(), new.result(), key)
     risks = [risk for change in changes for risk in classify(change)]
     return targets, changes, risks
 

@@ -47,7 +47,11 @@ def redact_secrets(obj: K8sObject, key: bytes) -> K8sObject:
 
 
 def dump(obj: K8sObject) -> str:
-    return yaml.safe_dump(obj, sort_keys=True, default_flow_style=False, width=1_000_000)
+    # libyaml's emitter: the same text as yaml.safe_dump for anything Kubernetes accepts (it
+    # differs only on mapping keys holding control characters), several times faster.
+    return yaml.dump(
+        obj, Dumper=yaml.CSafeDumper, sort_keys=True, default_flow_style=False, width=1_000_000
+    )
 
 
 @dataclass(frozen=True)

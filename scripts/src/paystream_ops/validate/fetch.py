@@ -49,7 +49,7 @@ def split_documents(text: str) -> Iterator[str]:
 def cut_document(bundle: str, group: str, kind: str, header: str) -> str:
     """One CRD out of a bundle, verbatim, behind the provenance header."""
     for doc in split_documents(bundle):
-        data = yaml.safe_load(doc)
+        data = yaml.load(doc, Loader=yaml.CSafeLoader)  # libyaml: bundles run to megabytes
         spec = data.get("spec") if isinstance(data, dict) else None
         if (
             isinstance(spec, dict)
