@@ -1,6 +1,6 @@
 """Real git repositories for the delivery tests: a bare remote plus clones, seeded with a copy of
-this repository's own `apps/`, `base/` and `overlays/` (the layout bump, promote, rollback and
-diff work on in production), each overlay's image set to a known starting point."""
+this repository's own `apps/`, `base/`, `clusters/` and `overlays/` (the layout bump, promote,
+rollback and diff work on in production), each overlay's image set to a known starting point."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-SEEDED_FROM_REPO = ("apps", "base", "overlays")
+SEEDED_FROM_REPO = ("apps", "base", "clusters", "overlays")
 DIGEST_A = "sha256:" + "a" * 64
 DIGEST_B = "sha256:" + "b" * 64
 DIGEST_C = "sha256:" + "c" * 64
@@ -91,8 +91,9 @@ def isolated_git(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
 
 
 def real_layout(dest: Path) -> Path:
-    """A copy of the repository's apps/, base/ and overlays/ with each overlay's `images:` entry
-    set to `STARTING_IMAGES` (only those two lines differ from the real files)."""
+    """A copy of the repository's apps/, base/, clusters/ and overlays/ with each overlay's
+    `images:` entry set to `STARTING_IMAGES` and prod's change-freeze windows emptied (a delivery
+    test must not depend on today's date; tests/gitops/test_freeze_gates.py sets its own)."""
     for name in SEEDED_FROM_REPO:
         shutil.copytree(REPO / name, dest / name)
     for env, (tag, digest) in STARTING_IMAGES.items():
@@ -101,6 +102,10 @@ def real_layout(dest: Path) -> Path:
         text, digests = re.subn(r"(?m)^(    digest: ).*$", rf"\g<1>{digest}", text)
         assert (tags, digests) == (1, 1), f"{path}: expected one newTag and one digest line"
         path.write_text(text)
+    project = dest / "clusters" / "prod" / "appproject.yaml"
+    head, found, _ = project.read_text().partition("\n  syncWindows:\n")
+    assert found, f"{project}: expected spec.syncWindows as its last block"
+    project.write_text(head + "\n  syncWindows: []\n")
     return dest
 
 
