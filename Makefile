@@ -19,7 +19,7 @@ PYTEST_ARGS ?=
 PAYSTREAM_CRDS_DIR ?= $(abspath $(or $(wildcard ../shared/crds),.crds))
 export PAYSTREAM_CRDS_DIR
 
-.PHONY: help setup crds test pytest lab lab-repeat serve bench lint fmt validate dashboards
+.PHONY: help setup crds test pytest lab lab-repeat serve bench bench-hostile lint fmt validate dashboards
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -75,6 +75,9 @@ serve: setup ## run the authorization service on :8080 (local secrets in .serve/
 
 bench: setup ## the service vs bare granian, side by side (requests/s, p50/p99, ratio; ~2.5 min)
 	$(RUN) paystream-ops bench --record-figures
+
+bench-hostile: setup ## p50/p99 of normal requests idle and while 2,000 hostile connections are held
+	$(RUN) paystream-ops bench-hostile
 
 # .pre-commit-config.yaml runs these same commands (tests/workflows checks they agree).
 lint: setup ## ruff (lint + format check), mypy (strict) and yamllint, as pre-commit runs them

@@ -243,3 +243,32 @@ def test_a_sigterm_during_start_up_still_stops_every_worker(
     assert log.count('"event":"drain.start"') == 2, log[-2000:]
     assert "Killing worker" not in log
     assert exited_after < kill_timeout, f"exited {exited_after:.1f} s after SIGTERM"
+
+
+def test_the_worker_kill_timeout_bounds_a_shutdown_whatever_a_request_does(
+    start_service: StartService,
+) -> None:
+    """The last resort: a request that would outlive the grace period is cut by granian."""
+    kill_timeout = 2
+    service = start_service(
+        {
+            "PAYSTREAM_PROCESSOR_DEADLINE_MS": "60000",
+            "PAYSTREAM_FAULTS": json.dumps({"amex": {"added_latency_ms": 60_000}}),
+        },
+        granian=GranianOptions(workers_kill_timeout_seconds=kill_timeout),
+    )
+    stuck: list[Outcome] = []
+    thread = threading.Thread(
+        target=lambda: stuck.append(send(httpx.Client(base_url=service.base_url, timeout=30), AMEX))
+    )
+    thread.start()
+    time.sleep(0.5)  # the request is in flight, for a minute
+    sigterm_at = time.monotonic()
+    service.terminate()
+    service.wait(timeout_seconds=kill_timeout + 10)
+    exited_after = time.monotonic() - sigterm_at
+    thread.join(timeout=10)
+    assert service.log_path is not None
+    assert "Killing worker" in service.log_path.read_text()
+    assert exited_after < kill_timeout + 5, f"exited {exited_after:.1f} s after SIGTERM"
+    assert [o.status for o in stuck] == [None], "the stuck request cannot have been answered"

@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "vault",
     "dashboards",
     "bench",
+    "bench_hostile",
 )
 
 Handler = Callable[[argparse.Namespace], int]

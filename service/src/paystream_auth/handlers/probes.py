@@ -26,9 +26,13 @@ ALIVE: Final = ProbeStatus("alive")
 READY: Final = ProbeStatus("ready")
 
 
+def not_ready(reason: str) -> Problem:
+    return Problem(status=503, slug="not-ready", detail=reason)
+
+
 def readiness_problem(runtime: Runtime) -> Problem | None:
     ready, reason = runtime.readiness()
-    return None if ready else Problem(status=503, slug="not-ready", detail=reason)
+    return None if ready else not_ready(reason)
 
 
 class SecretStatus(msgspec.Struct, frozen=True):
@@ -59,9 +63,10 @@ async def livez() -> Response[bytes]:
 
 @get("/readyz")
 async def readyz(request: Request[Any, Any, Any]) -> Response[bytes]:
-    problem = readiness_problem(runtime_of(request))
-    if problem is not None:
-        raise problem
+    ready, reason = runtime_of(request).readiness()
+    if not ready:
+        # Raised without a local name for it: see handlers/authorize.py (reference cycles).
+        raise not_ready(reason)
     return json_response(READY)
 
 

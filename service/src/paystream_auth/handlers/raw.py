@@ -40,14 +40,17 @@ async def read_body(
     read = deadlines.start(started)
     try:
         while True:
-            read.pending = pending = receive()
+            read.pending = receive()
             try:
-                message = await pending
+                message = await read.pending
             except asyncio.CancelledError:
-                if read.expired:
-                    raise BodyTimeout from None
-                raise
-            if read.expired:  # expired between two receives
+                if not read.expired:
+                    raise
+            if read.expired:
+                # Raised outside the `except`, with nothing left pointing at granian's receive
+                # future: no exception chain keeps the request body alive (granian's graceful
+                # shutdown waits for it, and the collector runs rarely, see runtime.py).
+                read.pending = None
                 raise BodyTimeout
             read.chunks += 1
             if message["type"] == "http.disconnect":
@@ -61,6 +64,7 @@ async def read_body(
             if not message.get("more_body", False):
                 break
     finally:
+        read.pending = None
         deadlines.finish(read)
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
