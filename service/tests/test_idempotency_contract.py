@@ -1,6 +1,6 @@
 """One contract, two stores: the in-memory store and the shared store on a real redis-server.
 
-Every rule of docs/decisions/0070 and 0071 is checked against both, with the real clock (TTLs
+Every rule of docs/decisions/0054 and 0055 is checked against both, with the real clock (TTLs
 and leases of a few hundred milliseconds keep it fast).
 """
 

@@ -7,11 +7,11 @@ Protocol: `claim` a key for a request fingerprint. The answer is one of
 - `Replay`: the same request already succeeded; return the stored response unchanged;
 - `Mismatch`: the key was used with a different body (a client bug: 422);
 - `InFlight`: the first request with this key is still running; the caller answers 409 at once
-  and never waits (docs/decisions/0071-in-flight-key-is-a-409.md).
+  and never waits (docs/decisions/0055-in-flight-key-is-a-409.md).
 A claim is held for at most `lease_seconds` (a crashed holder frees the key), an answer for
 `ttl_seconds`. A store that cannot answer raises `StoreUnavailable`. The in-memory store is per
 process (`make serve`, unit tests); `idempotency_redis.RedisIdempotencyStore` is shared by every
-pod and both versions (docs/decisions/0070-shared-idempotency-store.md).
+pod and both versions (docs/decisions/0054-shared-idempotency-store.md).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 A plain SHA-256 of a request is no protection for a card number (16 digits with a known BIN and
 a Luhn digit are enumerable), so both are HMAC-SHA256 under a secret every pod shares
 (`idempotency-hmac-key` in PAYSTREAM_SECRETS_DIR). The store key also binds the merchant: one
-merchant's key never meets another's. See docs/decisions/0070-shared-idempotency-store.md.
+merchant's key never meets another's. See docs/decisions/0054-shared-idempotency-store.md.
 """
 
 from __future__ import annotations

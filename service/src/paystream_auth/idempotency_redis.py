@@ -7,7 +7,7 @@ Lua script, atomic on the server: a claim is a GET and a SET PX in one step, so 
 versions both get `Fresh`. A claim lives `lease_seconds`, an answer `ttl_seconds`.
 
 Every call has its own deadline and a circuit breaker; a failure raises `StoreUnavailable` and
-the service answers 503 (docs/decisions/0072-idempotency-store-failure-is-a-503.md).
+the service answers 503 (docs/decisions/0056-idempotency-store-failure-is-a-503.md).
 """
 
 from __future__ import annotations

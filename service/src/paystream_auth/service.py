@@ -67,7 +67,7 @@ class Reply:
 
 _ENCODER: Final = msgspec.json.Encoder()
 REPLAY_HEADER: Final = "Idempotent-Replayed"
-# How long an answer the store could not take is offered to it again (decision 0072).
+# How long an answer the store could not take is offered to it again (decision 0056).
 LATE_COMPLETE_SECONDS: Final = 300.0
 _STORED_OUTCOMES: Final[dict[str, Outcome]] = {"approved": "approved", "declined": "declined"}
 
@@ -160,7 +160,7 @@ class AuthorizationService:
                 network,
             )
         if isinstance(claim, InFlight):
-            # Answer at once, never wait: see docs/decisions/0071-in-flight-key-is-a-409.md.
+            # Answer at once, never wait: see docs/decisions/0055-in-flight-key-is-a-409.md.
             self.metrics.idempotency_rejected("in_flight")
             raise self.reject(
                 Problem(
@@ -196,7 +196,7 @@ class AuthorizationService:
             await self.idempotency.complete(scoped, fingerprint, stored)
         except StoreUnavailable as exc:
             # The card is authorized: the caller gets the answer, and the store gets it as soon
-            # as it is back (docs/decisions/0072-idempotency-store-failure-is-a-503.md).
+            # as it is back (docs/decisions/0056-idempotency-store-failure-is-a-503.md).
             self._store_error("complete", exc)
             task = asyncio.create_task(self._complete_later(scoped, fingerprint, stored))
             self._late_completes.add(task)

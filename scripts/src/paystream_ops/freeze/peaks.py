@@ -4,7 +4,7 @@ They live beside the windows that enforce them, in the annotation `paystream.io/
 of the AppProject: a YAML list of `{name, first-day, last-day, time-zone}` (days inclusive). A
 cron schedule has no year, so the dates are what says which years are meant; the validator
 checks that the current year's Black Friday to Cyber Monday and the next one are listed
-(docs/decisions/0050-change-freeze-in-argo-cd.md).
+(docs/decisions/0048-change-freeze-in-argo-cd.md).
 """
 
 from __future__ import annotations

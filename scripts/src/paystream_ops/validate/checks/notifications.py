@@ -6,7 +6,7 @@ Rollout's namespace. For each required subscription
 controller follows: the trigger exists, every template it sends exists and holds a
 `webhook.<service>` section (without one, notifications-engine's webhook service sends a bare
 GET with an empty body), and the service is configured. See
-docs/decisions/0051-rollout-notifications-and-stuck-pause-alert.md.
+docs/decisions/0049-rollout-notifications-and-stuck-pause-alert.md.
 """
 
 from __future__ import annotations
