@@ -77,7 +77,7 @@ bench: setup ## the service vs bare granian, side by side (requests/s, p50/p99, 
 	$(RUN) paystream-ops bench --record-figures
 
 bench-hostile: setup ## p50/p99 of normal requests idle and while 2,000 hostile connections are held
-	$(RUN) paystream-ops bench-hostile
+	$(RUN) paystream-ops bench-hostile --record-figures
 
 # .pre-commit-config.yaml runs these same commands (tests/workflows checks they agree).
 lint: setup ## ruff (lint + format check), mypy (strict) and yamllint, as pre-commit runs them

@@ -13,6 +13,7 @@ import pytest
 from paystream_ops.errors import UserError
 from paystream_ops.figures import catalogue, page, record, restated
 from paystream_ops.figures.bench_section import bench_section
+from paystream_ops.figures.hostile_section import hostile_section
 from paystream_ops.figures.lab_sections import repeated_runs, single_run
 from paystream_ops.figures.provenance import Provenance
 
@@ -185,6 +186,28 @@ def test_the_bench_section_shows_both_apps_and_the_ratio() -> None:
         in text
     )
     assert "|  | paystream-auth | 20,000 | 2.50 ms | 5.00 ms | 0.50 | 0% |" in text
+
+
+def test_the_hostile_section_puts_idle_and_attacked_side_by_side() -> None:
+    def phase(name: str, p99: float, failures: int) -> dict[str, object]:
+        return {
+            "name": name,
+            "requests": 2000,
+            "failures": failures,
+            "p50_seconds": 0.002,
+            "p99_seconds": p99,
+            "max_seconds": 0.05,
+            "probes": {"livez": {"p99_seconds": 0.001, "failures": 0, "samples": 40}},
+        }
+
+    settings = {"connections": 2000, "rate_per_second": 200.0, "duration_seconds": 10.0}
+    phases = [phase("idle", 0.004, 0), phase("attacked", 0.012, 3)]
+    text = hostile_section(catalogue.section_for("bench-hostile"), ORIGIN, settings, phases)
+    assert "while 2,000 hostile connections" in text
+    assert "| idle | 2,000 | 0 | 2.00 ms | 4.00 ms | 50.00 ms | livez 1.00 ms (0) |" in text
+    assert "| attacked | 1,997 | 3 | 2.00 ms | 12.00 ms | 50.00 ms | livez 1.00 ms (0) |" in text
+    # A section the catalogue lists: the page says which command writes it until it has.
+    assert catalogue.find("bench-hostile") is not None
 
 
 # --- Who wrote it ----------------------------------------------------------------------------

@@ -21,6 +21,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--rate", type=float, default=200.0, help="normal requests/s (200)")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per phase (10)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument(
+        "--record-figures",
+        action="store_true",
+        help="also write the figures into their section of docs/figures.md",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -39,4 +44,10 @@ def run(args: argparse.Namespace) -> int:
         print(as_json(settings, (idle, attacked)))
     else:
         render(settings, idle, attacked)
+    if args.record_figures:
+        from dataclasses import asdict
+
+        from paystream_ops.figures.record import record_hostile
+
+        record_hostile(asdict(settings), [idle.as_dict(), attacked.as_dict()])
     return 0

@@ -69,6 +69,7 @@ SECTIONS: tuple[Section, ...] = (
         "paystream-ops lab --scenario healthy --overlay staging --rate 100 --record-figures",
     ),
     Section("bench", "Service benchmark", "make bench"),
+    Section("bench-hostile", "Normal requests under a connection attack", "make bench-hostile"),
 )
 
 

@@ -1,7 +1,8 @@
 """The I/O edge of `--record-figures`: write a command's section of docs/figures.md.
 
-The measuring commands call `record_lab` or `record_bench` with their results; everything else
-(which section, what it says) is decided by the pure modules beside this one.
+The measuring commands call `record_lab`, `record_bench` or `record_hostile` with their
+results; everything else (which section, what it says) is decided by the pure modules beside
+this one.
 """
 
 from __future__ import annotations
@@ -9,14 +10,15 @@ from __future__ import annotations
 import shlex
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from paystream_ops.figures.bench_section import bench_section
 from paystream_ops.figures.catalogue import CHART_DIR, PAGE_PATH, chart_name, lab_key, section_for
+from paystream_ops.figures.hostile_section import hostile_section
 from paystream_ops.figures.lab_sections import repeated_runs, single_run
 from paystream_ops.figures.page import replace_section
 from paystream_ops.figures.provenance import Provenance
@@ -106,4 +108,13 @@ def record_bench(
             asdict(settings),
             target_ratio,
         ),
+    )
+
+
+def record_hostile(settings: Mapping[str, Any], phases: Sequence[Mapping[str, Any]]) -> Path:
+    root = repo_root()
+    return write_section(
+        root,
+        "bench-hostile",
+        hostile_section(section_for("bench-hostile"), provenance(root), settings, phases),
     )
