@@ -16,7 +16,8 @@ from paystream_ops.lab.loadgen import NETWORKS
 from paystream_ops.lab.traffic import TrafficGenerator, wait_for_samples
 from paystream_ops.processes import free_port
 
-pytestmark = pytest.mark.integration
+# An open-loop rate is a CPU measurement: these run in the lab phase, alone (docs/decisions/0050).
+pytestmark = [pytest.mark.integration, pytest.mark.lab]
 
 FIXTURES = Path(__file__).parent / "fixtures"
 MIX = {"visa": 0.5, "mastercard": 0.3, "amex": 0.12, "discover": 0.08}
