@@ -253,6 +253,8 @@ def test_the_worker_kill_timeout_bounds_a_shutdown_whatever_a_request_does(
     service = start_service(
         {
             "PAYSTREAM_PROCESSOR_DEADLINE_MS": "60000",
+            # An idempotency claim must outlive the call it guards (a configuration rule).
+            "PAYSTREAM_IDEMPOTENCY_LEASE_SECONDS": "120",
             "PAYSTREAM_FAULTS": json.dumps({"amex": {"added_latency_ms": 60_000}}),
         },
         granian=GranianOptions(workers_kill_timeout_seconds=kill_timeout),
