@@ -176,7 +176,10 @@ TRUSTED_SOURCE = "127.0.0.2"
 
 @pytest.fixture(scope="module")
 def trusted_http() -> Iterator[httpx.Client]:
-    transport = httpx.HTTPTransport(local_address=TRUSTED_SOURCE)
+    """Like `http` (a new connection per request), from the address the throttle never saw."""
+    transport = httpx.HTTPTransport(
+        local_address=TRUSTED_SOURCE, limits=httpx.Limits(max_keepalive_connections=0)
+    )
     with httpx.Client(transport=transport, timeout=10) as client:
         yield client
 
