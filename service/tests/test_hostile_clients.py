@@ -21,7 +21,9 @@ from paystream_ops.bench.attack import AttackThread
 from .cardgen import AMEX, VISA, body
 from .conftest import StartService
 
-pytestmark = pytest.mark.integration
+# Thousands of client sockets and a CPU-bound attack: run in the lab phase, alone, where they
+# cannot take the ephemeral ports or the CPU of other tests (docs/decisions/0050).
+pytestmark = [pytest.mark.integration, pytest.mark.lab]
 
 HOSTILE = 2_000
 NORMAL = 40
