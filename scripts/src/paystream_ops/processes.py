@@ -131,6 +131,21 @@ class ServiceProcess:
         return env
 
     def start(self, *, wait_ready: bool = True, timeout_seconds: float = 20.0) -> None:
+        # free_port() can hand out a port another process takes before granian binds it (tests
+        # run in parallel): when the ports were ours to choose and the process died before it
+        # was ready, choose again, twice at most.
+        chosen = self.port == 0 and self.probe_port == 0 and "PAYSTREAM_PROBE_PORT" not in self.env
+        for attempt in range(3 if chosen and wait_ready else 1):
+            try:
+                self._start_once(wait_ready=wait_ready, timeout_seconds=timeout_seconds)
+                return
+            except UserError:
+                exited = self.proc is not None and self.proc.poll() is not None
+                if attempt == 2 or not (chosen and exited):
+                    raise
+                self.port = self.probe_port = 0
+
+    def _start_once(self, *, wait_ready: bool, timeout_seconds: float) -> None:
         if self.port == 0:
             self.port = free_port()
         env = self._environment()
