@@ -13,17 +13,20 @@ import msgspec
 import pytest
 from paystream_ops.cli import main
 from paystream_ops.lab.accounting import Cost
+from paystream_ops.lab.controller_schema import schema_errors
 from paystream_ops.lab.phases import Phase
 from paystream_ops.lab.progress import Progress
 from paystream_ops.lab.rollout import Verdict
 from paystream_ops.lab.runner import LabOptions, LabResult, run_lab
 from paystream_ops.lab.scenario import load_scenario
+from paystream_ops.status.lab_dir import lab_status
+from paystream_ops.validate.crds import CrdIndex
 from rich.console import Console
 
 pytestmark = [pytest.mark.integration, pytest.mark.lab, pytest.mark.slow]
 
 
-def run_scenario(name: str, objects: list[dict[str, Any]]) -> LabResult:
+def run_scenario(name: str, objects: list[dict[str, Any]], controller_dir: Path) -> LabResult:
     scenario, path = load_scenario(name)
     options = LabOptions(
         scenario=scenario,
@@ -33,12 +36,36 @@ def run_scenario(name: str, objects: list[dict[str, Any]]) -> LabResult:
         time_scale=scenario.time_scale,
         rate_per_second=scenario.traffic.rate_per_second,
         seed=scenario.seed,
+        controller_dir=controller_dir,
     )
     with Progress(Console(quiet=True), live=False, quiet=True) as progress:
         return run_lab(options, progress)
 
 
-def test_incident_aborts_at_the_first_analysis_with_a_handful_affected(tmp_path: Path) -> None:
+# What the Rollout's status says for each verdict (rolloututil.go CalculateRolloutPhase).
+ROLLOUT_PHASE = {
+    Verdict.PROMOTED: "Healthy",
+    Verdict.ABORTED: "Degraded",
+    Verdict.PAUSED_INCONCLUSIVE: "Paused",
+    Verdict.PAUSED: "Paused",
+    Verdict.DEGRADED: "Degraded",
+}
+
+
+def assert_controller_objects(directory: Path, crds: CrdIndex, verdict: Verdict) -> None:
+    """The run wrote its Rollout and AnalysisRuns as the controller stores them: valid against
+    the pinned CRDs, and `status --from-lab` reads the lab's verdict from them."""
+    assert schema_errors(directory, crds) == []
+    kinds = sorted(p.name.split("-")[0] for p in directory.glob("*.yaml"))
+    assert kinds.count("rollout") == 1 and kinds.count("replicaset") == 2, kinds
+    view = lab_status(directory, "prod")
+    assert view.rollout.phase == ROLLOUT_PHASE[verdict], view.rollout
+    assert view.rollout.aborted == (verdict is Verdict.ABORTED)
+
+
+def test_incident_aborts_at_the_first_analysis_with_a_handful_affected(
+    tmp_path: Path, crd_index: CrdIndex
+) -> None:
     report_dir = tmp_path / "report"
     json_path = tmp_path / "incident.json"
     code = main(
@@ -77,6 +104,12 @@ def test_incident_aborts_at_the_first_analysis_with_a_handful_affected(tmp_path:
     markdown = (report_dir / "incident-visa-timeouts.md").read_text()
     assert "**Verdict: aborted** (as expected)" in markdown
     assert "How this run differs from a cluster" in markdown
+    assert_controller_objects(report_dir / "controller", crd_index, Verdict.ABORTED)
+    view = lab_status(report_dir, "prod")  # the report folder itself is enough
+    decided = {
+        m.name for run in view.runs for m in run.metrics if run.deciding and m.phase == run.phase
+    }
+    assert set(data["deciding_metrics"]) <= decided, (decided, data["deciding_metrics"])
 
 
 def within_chance(cost: Cost) -> bool:
@@ -86,8 +119,10 @@ def within_chance(cost: Cost) -> bool:
     return cost.affected_transactions <= 3 * math.sqrt(expected) + 3
 
 
-def test_healthy_release_is_promoted_through_every_step(prod_objects: list[dict[str, Any]]) -> None:
-    result = run_scenario("healthy", prod_objects)
+def test_healthy_release_is_promoted_through_every_step(
+    prod_objects: list[dict[str, Any]], tmp_path: Path, crd_index: CrdIndex
+) -> None:
+    result = run_scenario("healthy", prod_objects, tmp_path)
     assert result.verdict is Verdict.PROMOTED, result.outcome
     assert result.matched_expectation
     # The baseline made both sides fail now and then, and the analysis still promoted.
@@ -97,32 +132,36 @@ def test_healthy_release_is_promoted_through_every_step(prod_objects: list[dict[
     assert step_measurements
     assert not any(r.measurement.phase is Phase.FAILED for r in step_measurements)
     assert [t for _, t in result.step_changes][-1] == "fully promoted"
+    assert_controller_objects(tmp_path, crd_index, result.verdict)
 
 
 def test_latency_regression_on_one_network_is_aborted_on_p99(
-    prod_objects: list[dict[str, Any]],
+    prod_objects: list[dict[str, Any]], tmp_path: Path, crd_index: CrdIndex
 ) -> None:
-    result = run_scenario("latency-regression", prod_objects)
+    result = run_scenario("latency-regression", prod_objects, tmp_path)
     assert result.verdict is Verdict.ABORTED, result.outcome
+    assert_controller_objects(tmp_path, crd_index, result.verdict)
     assert any(name.startswith("p99") for name in result.outcome.deciding_metrics)
     assert within_chance(result.cost), result.cost  # slow, not failed
 
 
 def test_error_burst_on_one_network_is_aborted_on_its_failures(
-    prod_objects: list[dict[str, Any]],
+    prod_objects: list[dict[str, Any]], tmp_path: Path, crd_index: CrdIndex
 ) -> None:
-    result = run_scenario("error-burst", prod_objects)
+    result = run_scenario("error-burst", prod_objects, tmp_path)
     assert result.verdict is Verdict.ABORTED, result.outcome
+    assert_controller_objects(tmp_path, crd_index, result.verdict)
     assert {"failure-ratio-delta", "failure-excess-score"} & set(result.outcome.deciding_metrics)
     amex = next(n for n in result.cost.per_network if n.network == "amex")
     assert amex.canary_failures > amex.expected_canary_failures + 5
 
 
 def test_canary_that_never_starts_is_aborted_by_the_progress_deadline(
-    prod_objects: list[dict[str, Any]],
+    prod_objects: list[dict[str, Any]], tmp_path: Path, crd_index: CrdIndex
 ) -> None:
-    result = run_scenario("crash-on-start", prod_objects)
+    result = run_scenario("crash-on-start", prod_objects, tmp_path)
     assert result.verdict is Verdict.ABORTED, result.outcome
+    assert_controller_objects(tmp_path, crd_index, result.verdict)
     assert result.outcome.decided_by == "progress deadline"
     assert result.outcome.at * result.time_scale == pytest.approx(600, abs=10)
     assert result.cost.canary_requests == 0
@@ -136,7 +175,11 @@ def test_canary_that_never_starts_is_aborted_by_the_progress_deadline(
     assert not other.matched_expectation
 
 
-def test_too_little_traffic_pauses_instead_of_deciding(prod_objects: list[dict[str, Any]]) -> None:
-    result = run_scenario("low-traffic", prod_objects)
+def test_too_little_traffic_pauses_instead_of_deciding(
+    prod_objects: list[dict[str, Any]], tmp_path: Path, crd_index: CrdIndex
+) -> None:
+    result = run_scenario("low-traffic", prod_objects, tmp_path)
     assert result.verdict is Verdict.PAUSED_INCONCLUSIVE, result.outcome
     assert {r.measurement.phase for r in result.measurements} == {Phase.INCONCLUSIVE}
+    assert_controller_objects(tmp_path, crd_index, result.verdict)
+    assert "Inconclusive" in lab_status(tmp_path, "prod").rollout.waiting_for

@@ -77,6 +77,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(handler=run)
 
 
+def _report_dir(args: argparse.Namespace, seed: int) -> Path:
+    """--report DIR, one folder per seed with --repeat; the Rollout and AnalysisRuns go in
+    DIR/controller (`paystream-ops status --from-lab DIR` reads them)."""
+    directory: Path = args.report
+    return directory if args.repeat == 1 else directory / f"seed-{seed}"
+
+
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
@@ -118,6 +125,7 @@ def run(args: argparse.Namespace) -> int:
             seed=seed,
             max_lab_seconds=args.max_seconds,
             keep_workdir=args.keep_workdir,
+            controller_dir=_report_dir(args, seed) / "controller" if args.report else None,
         )
         live = console.is_terminal and args.repeat == 1
         with Progress(console, live=live, quiet=args.quiet or args.repeat > 1) as progress:
@@ -134,8 +142,7 @@ def run(args: argparse.Namespace) -> int:
             )
             sys.stdout.flush()  # one line per run, visible at once through a pipe
         if args.report:
-            target = args.report if args.repeat == 1 else args.report / f"seed-{seed}"
-            report = write_report(result, target)
+            report = write_report(result, _report_dir(args, seed))
             if args.repeat == 1:
                 console.print(f"report: {report}")
         if args.json and args.repeat == 1:

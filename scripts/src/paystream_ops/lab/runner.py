@@ -28,6 +28,7 @@ from paystream_ops.lab.accounting import (
     rate_report,
 )
 from paystream_ops.lab.analysis import AnalysisRun, Measure, Measurement, MetricSpec
+from paystream_ops.lab.controller_objects import ControllerObjects
 from paystream_ops.lab.durations import format_prometheus_duration, parse_prometheus_duration
 from paystream_ops.lab.manifests import (
     LabContext,
@@ -71,6 +72,8 @@ class LabOptions:
     seed: int
     max_lab_seconds: float = 300.0
     keep_workdir: Path | None = None
+    # Where the Rollout and AnalysisRuns are written as the controller stores them (None: not).
+    controller_dir: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -322,6 +325,7 @@ class Lab:
             for label, analysis in self.manifests.analyses()
         }
         self.run_count = 0
+        self.controller = ControllerObjects(self.manifests, self.context, options.controller_dir)
 
     # ---- analysis runs ------------------------------------------------------------------
 
@@ -567,6 +571,7 @@ class Lab:
             )
             rollout.next_ready = now + READY_POLL_SECONDS
         machine.reconcile(now, rollout.ready, measure)
+        self.controller.update(machine, now, self.scale)
         live.generator.set_weight(machine.traffic_weight if rollout.ready else 0)
         if machine.step_index != rollout.last_step:
             rollout.last_step = machine.step_index
