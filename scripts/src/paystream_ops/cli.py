@@ -17,6 +17,7 @@ from paystream_ops.errors import UserError
 
 # Order is the order `paystream-ops --help` lists them in.
 COMMAND_MODULES: tuple[str, ...] = (
+    "status",
     "lab",
     "validate",
     "fetch_crds",
