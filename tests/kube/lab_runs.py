@@ -1,25 +1,21 @@
-"""Lab runs for the status view, made cheaply: the lab's own pure state machines (the Rollout
-and AnalysisRun controllers) on the prod overlay's real Rollout and AnalysisTemplate, fed
-recorded measurements instead of a live Prometheus, written by the lab's controller writer."""
+"""Lab runs for the status view and the API server, made cheaply: the lab's own pure state
+machines (the Rollout and AnalysisRun controllers) on the prod overlay's real Rollout and
+AnalysisTemplate, fed recorded measurements instead of a live Prometheus, written by the lab's
+controller writer."""
 
 from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from paystream_ops.lab.analysis import AnalysisRun, Measurement, MetricSpec, evaluate_result
 from paystream_ops.lab.controller_objects import ControllerObjects, write_objects
 from paystream_ops.lab.manifests import LabContext, metric_specs, read_manifests
 from paystream_ops.lab.provider import format_result
 from paystream_ops.lab.rollout import RolloutMachine
-from paystream_ops.paths import overlay_dir
-from paystream_ops.render import render
-from paystream_ops.validate.crds import CRDS_ENV, CrdIndex, load_crds
 
 REPO = Path(__file__).resolve().parents[2]
 NAN = math.nan
@@ -45,21 +41,6 @@ INCIDENT = {  # Visa timeouts: 3% of its canary authorizations fail
 LOW_TRAFFIC = {name: [NAN, NAN, NAN, NAN] for name in HEALTHY}
 SCENARIOS = {"healthy": HEALTHY, "incident": INCIDENT, "low-traffic": LOW_TRAFFIC}
 SIGNALS = {"failures": "failure-ratio-delta", "latency": "p99-vs-slo"}
-
-
-@pytest.fixture(scope="session")
-def crd_index() -> CrdIndex:
-    if os.environ.get(CRDS_ENV):
-        return load_crds(Path(os.environ[CRDS_ENV]))
-    for candidate in (REPO.parent / "shared" / "crds", Path("/work/shared/crds"), REPO / ".crds"):
-        if candidate.is_dir():
-            return load_crds(candidate)
-    pytest.fail(f"no CRD directory: set {CRDS_ENV} or run `make crds`")
-
-
-@pytest.fixture(scope="session")
-def prod_objects() -> list[dict[str, Any]]:
-    return render(overlay_dir("prod"))
 
 
 def per_network(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:

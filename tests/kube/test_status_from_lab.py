@@ -19,7 +19,7 @@ from paystream_ops.status.render import render, to_json
 from paystream_ops.validate.crds import CrdIndex
 from rich.console import Console
 
-from .conftest import lab_run, per_network
+from .lab_runs import lab_run, per_network
 
 
 def text_of(view: Any) -> str:
