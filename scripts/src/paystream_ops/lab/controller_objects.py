@@ -119,6 +119,7 @@ class ControllerObjects:
     directory: Path | None
     origin: datetime = field(default_factory=lambda: datetime.now(UTC))
     _last: str = ""
+    _written: dict[str, str] = field(default_factory=dict)
 
     # ---- the objects -------------------------------------------------------------------
 
@@ -366,7 +367,7 @@ class ControllerObjects:
         if key == self._last:
             return
         self._last = key
-        write_objects(self.directory, self.objects(machine, now, scale))
+        write_objects(self.directory, self.objects(machine, now, scale), self._written)
 
 
 def _step_of(label: str) -> int:
@@ -388,11 +389,23 @@ def file_name(obj: K8sObject) -> str:
     return f"{str(obj['kind']).lower()}-{obj['metadata']['name']}.yaml"
 
 
-def write_objects(directory: Path, objects: Sequence[K8sObject]) -> None:
-    """One YAML file per object, each replaced atomically (a reader never sees half a file)."""
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml: the lab loop stays light
+
+
+def write_objects(
+    directory: Path, objects: Sequence[K8sObject], written: dict[str, str] | None = None
+) -> None:
+    """One YAML file per object, each replaced atomically (a reader never sees half a file);
+    with `written` (file name -> last text), an unchanged object is not written again."""
     directory.mkdir(parents=True, exist_ok=True)
     for obj in objects:
-        path = directory / file_name(obj)
+        name = file_name(obj)
+        text = yaml.dump(obj, Dumper=_DUMPER, sort_keys=False)
+        if written is not None:
+            if written.get(name) == text:
+                continue
+            written[name] = text
+        path = directory / name
         tmp = path.with_suffix(".yaml.tmp")
-        tmp.write_text(yaml.safe_dump(obj, sort_keys=False))
+        tmp.write_text(text)
         tmp.replace(path)

@@ -10,9 +10,11 @@ Every API error becomes one line naming the context, the verb and the resource.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from paystream_ops.errors import UserError
@@ -82,9 +84,16 @@ def api_client(context: str | None) -> tuple[Any, str]:
     from kubernetes import client, config
     from kubernetes.config.config_exception import ConfigException
 
+    # KUBECONFIG read now, as kubectl does (the client reads it once, at import).
+    config_file = os.environ.get("KUBECONFIG") or str(Path("~/.kube/config").expanduser())
     try:
-        contexts, active = config.list_kube_config_contexts()
+        contexts, active = config.list_kube_config_contexts(config_file=config_file)
     except (ConfigException, OSError) as exc:
+        if "current-context" in str(exc):
+            raise UserError(
+                f"{config_file}: no current kube context: pass --context NAME "
+                "(or `kubectl config use-context NAME`)"
+            ) from exc
         raise UserError(
             f"no kubeconfig: {exc} (set KUBECONFIG or create ~/.kube/config, as for kubectl)"
         ) from exc
@@ -98,7 +107,9 @@ def api_client(context: str | None) -> tuple[Any, str]:
         )
     configuration = client.Configuration()
     try:
-        config.load_kube_config(context=name, client_configuration=configuration)
+        config.load_kube_config(
+            config_file=config_file, context=name, client_configuration=configuration
+        )
     except (ConfigException, OSError, ValueError) as exc:
         raise UserError(f"kube context {name!r}: cannot use it: {exc}") from exc
     configuration.retries = False  # an unreachable API server is reported at once
