@@ -272,13 +272,7 @@ class ApiServer:
                     ]
                 },
             )
-        merged = json.loads(json.dumps(current)) if current else {}
-        for k, v in payload.items():
-            if k == "metadata":
-                meta = merged.setdefault("metadata", {})
-                meta.update({mk: mv for mk, mv in v.items()})
-            else:
-                merged[k] = v
+        merged = merge(json.loads(json.dumps(current)) if current else {}, payload)
         if current is None or {k: v for k, v in merged.items() if k != "metadata"} != {
             k: v for k, v in current.items() if k != "metadata"
         }:
@@ -301,6 +295,16 @@ class ApiServer:
             for field_name in payload.get(top) or {}:
                 self.owners.setdefault(key, {})[f".{top}.{field_name}"] = manager
         return 200 if current else 201, merged
+
+
+def merge(current: Obj, patch: Obj) -> Obj:
+    """Maps merge key by key (as apply merges `map` fields); anything else is replaced."""
+    for key, value in patch.items():
+        if isinstance(value, dict) and isinstance(current.get(key), dict):
+            merge(current[key], value)
+        else:
+            current[key] = json.loads(json.dumps(value))
+    return current
 
 
 def handler_for(server: ApiServer) -> type[BaseHTTPRequestHandler]:

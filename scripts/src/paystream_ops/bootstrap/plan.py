@@ -1,11 +1,9 @@
-"""The bootstrap plan: every command, in order, with what it applies."""
+"""The bootstrap plan: every step, in order, with what it applies (pure; `apply` runs it)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import yaml
 
 from paystream_ops.errors import UserError
 from paystream_ops.render import K8sObject
@@ -16,17 +14,55 @@ ARGOCD_INSTALL_URL = (
 )
 ARGOCD_NAMESPACE = "argocd"
 ROOT_APPLICATION = "root"
+# Server-side apply's owners of the fields bootstrap sets: one per source, so the install
+# manifest's argocd-cm and clusters/ENV's never undo each other's fields on a re-run. see
+# docs/decisions/0087-bootstrap-server-side-apply-field-managers.md
+FIELD_MANAGER = "paystream-ops-bootstrap"
+INSTALL_FIELD_MANAGER = "paystream-ops-bootstrap-argocd-install"
 
 
 @dataclass(frozen=True)
-class Step:
-    description: str
-    argv: tuple[str, ...]
-    stdin: str | None = None
+class Apply:
+    """Server-side apply these objects (namespaced ones without a namespace go to `namespace`)."""
 
-    def shell(self) -> str:
-        command = " ".join(self.argv)
-        return f"{command} <<'EOF'\n{self.stdin}EOF" if self.stdin else command
+    description: str
+    objects: tuple[K8sObject, ...]
+    namespace: str | None = None
+
+
+@dataclass(frozen=True)
+class ApplyManifest:
+    """Fetch a release's install manifest, apply its CRDs, wait until they are Established,
+    then apply the rest."""
+
+    description: str
+    url: str
+    namespace: str
+
+
+@dataclass(frozen=True)
+class WaitReady:
+    """Wait until a Deployment or StatefulSet has all its replicas ready."""
+
+    description: str
+    kind: str  # "Deployment" or "StatefulSet"
+    namespace: str
+    name: str
+    timeout_seconds: float = 300.0
+
+
+Step = Apply | ApplyManifest | WaitReady
+
+
+def describe(step: Step) -> str:
+    if isinstance(step, Apply):
+        names = ", ".join(
+            f"{o.get('kind')}/{(o.get('metadata') or {}).get('name')}" for o in step.objects
+        )
+        return f"{step.description}: server-side apply {names}"
+    if isinstance(step, ApplyManifest):
+        return f"{step.description}: server-side apply {step.url} (CRDs first, until Established)"
+    return f"{step.description}: wait until {step.kind} {step.namespace}/{step.name} is ready"
 
 
 def check_cluster_folder(env: str, objects: Sequence[K8sObject]) -> None:
@@ -58,67 +94,30 @@ def check_cluster_folder(env: str, objects: Sequence[K8sObject]) -> None:
         )
 
 
-def build_plan(env: str, objects: Sequence[K8sObject], kubectl: str, context: str) -> list[Step]:
+def build_plan(
+    env: str, objects: Sequence[K8sObject], install_url: str = ARGOCD_INSTALL_URL
+) -> list[Step]:
     check_cluster_folder(env, objects)
-    base = (kubectl, "--context", context)
-    namespace = yaml.safe_dump(
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ARGOCD_NAMESPACE}}
-    )
-    cluster = yaml.safe_dump_all(objects, sort_keys=False)
+    namespace: K8sObject = {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": ARGOCD_NAMESPACE},
+    }
     return [
-        Step(f"namespace {ARGOCD_NAMESPACE}", (*base, "apply", "-f", "-"), namespace),
-        # Server-side: Argo CD's CRDs are larger than the last-applied annotation allows.
-        Step(
-            f"Argo CD {ARGOCD_VERSION} (pinned install manifest)",
-            (
-                *base,
-                "apply",
-                "--server-side",
-                "--force-conflicts",
-                "--namespace",
-                ARGOCD_NAMESPACE,
-                "--filename",
-                ARGOCD_INSTALL_URL,
-            ),
+        Apply(f"namespace {ARGOCD_NAMESPACE}", (namespace,)),
+        ApplyManifest(
+            f"Argo CD {ARGOCD_VERSION} (pinned install manifest)", install_url, ARGOCD_NAMESPACE
         ),
-        Step(
-            "wait for Argo CD's CRDs",
-            (
-                *base,
-                "wait",
-                "--for=condition=Established",
-                "--timeout=120s",
-                "crd/applications.argoproj.io",
-                "crd/appprojects.argoproj.io",
-            ),
-        ),
-        Step(
-            "wait for the repo server",
-            (
-                *base,
-                "--namespace",
-                ARGOCD_NAMESPACE,
-                "rollout",
-                "status",
-                "deployment/argocd-repo-server",
-                "--timeout=300s",
-            ),
-        ),
-        Step(
+        WaitReady("wait for the repo server", "Deployment", ARGOCD_NAMESPACE, "argocd-repo-server"),
+        WaitReady(
             "wait for the application controller",
-            (
-                *base,
-                "--namespace",
-                ARGOCD_NAMESPACE,
-                "rollout",
-                "status",
-                "statefulset/argocd-application-controller",
-                "--timeout=300s",
-            ),
+            "StatefulSet",
+            ARGOCD_NAMESPACE,
+            "argocd-application-controller",
         ),
-        Step(
+        Apply(
             f"clusters/{env}: AppProject, argocd-cm, root Application and its children",
-            (*base, "apply", "--server-side", "--filename", "-"),
-            cluster,
+            tuple(objects),
+            ARGOCD_NAMESPACE,
         ),
     ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import subprocess
 from typing import Any
 
 from paystream_ops.errors import UserError
@@ -15,9 +14,10 @@ def register(subparsers: Any) -> None:
         help="install the pinned Argo CD and the root Application into the current kube context",
         description=(
             "Install Argo CD (pinned release manifest) into the current kube context and apply "
-            "clusters/ENV (AppProject, argocd-cm, the root Application and its children); from "
-            "then on Argo CD syncs the cluster from Git. Prints the plan with --dry-run; "
-            "executing requires --yes."
+            "clusters/ENV (AppProject, argocd-cm, the root Application and its children) through "
+            "the Kubernetes API with server-side apply (field manager paystream-ops-bootstrap, "
+            "never forcing a conflict); from then on Argo CD syncs the cluster from Git. "
+            "--dry-run is a server-side dry run; executing requires --yes. Prints what changed."
         ),
     )
     parser.add_argument(
@@ -32,54 +32,48 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--dry-run",
         action="store_true",
-        help="print the commands and what they apply; change nothing",
+        help="server-side dry run (dryRun=All): what would change, nothing persisted",
     )
     parser.add_argument(
         "--yes",
         action="store_true",
         help="really install into the context (guards against the wrong cluster)",
     )
+    parser.add_argument(
+        "--argocd-manifest",
+        default=None,
+        metavar="URL|FILE",
+        help="the Argo CD install manifest (default: the pinned release's; e.g. a mirror's copy)",
+    )
     parser.set_defaults(handler=run)
 
 
-def _current_context(kubectl: str) -> str | None:
-    proc = subprocess.run(
-        [kubectl, "config", "current-context"], capture_output=True, text=True, check=False
-    )
-    return proc.stdout.strip() or None if proc.returncode == 0 else None
-
-
 def run(args: argparse.Namespace) -> int:
-    from paystream_ops.bootstrap.plan import build_plan
+    from paystream_ops.bootstrap.apply import Applier, fetch_manifest, summary
+    from paystream_ops.bootstrap.plan import ARGOCD_INSTALL_URL, build_plan, describe
     from paystream_ops.paths import repo_root
-    from paystream_ops.render import kubectl_binary, render
+    from paystream_ops.render import render
+    from paystream_ops.status.kube import api_client
 
-    kubectl = kubectl_binary()
-    root = repo_root()
-    objects = render(root / "clusters" / args.env)
-    context = args.context or _current_context(kubectl)
-    if context is None:
-        if not args.dry_run:
-            raise UserError("no current kube context: pass --context NAME")
-        context = "<current-context>"
-    plan = build_plan(args.env, objects, kubectl, context)
-    print(f"bootstrap {args.env} into kube context {context!r}:")
+    objects = render(repo_root() / "clusters" / args.env)
+    plan = build_plan(args.env, objects, args.argocd_manifest or ARGOCD_INSTALL_URL)
+    api, context = api_client(args.context)
+    mode = "server-side dry run" if args.dry_run else "plan"
+    print(f"bootstrap {args.env} into kube context {context!r} ({mode}):")
     for index, step in enumerate(plan, 1):
-        print(f"\n# {index}. {step.description}\n{step.shell()}")
-    if args.dry_run:
-        return 0
-    if not args.yes:
+        print(f"  {index}. {describe(step)}")
+    if not args.dry_run and not args.yes:
         raise UserError(
             f"refusing to install into context {context!r} without --yes "
             "(read the plan above, or use --dry-run)"
         )
-    for index, step in enumerate(plan, 1):
-        print(f"\n==> {index}/{len(plan)} {step.description}", flush=True)
-        proc = subprocess.run(step.argv, input=step.stdin, text=True, check=False)
-        if proc.returncode != 0:
-            raise UserError(
-                f"bootstrap step {index} ({step.description}) failed with exit code "
-                f"{proc.returncode}; fix it and re-run (every step is idempotent)"
-            )
-    print(f"\nbootstrap done: Argo CD now syncs clusters/{args.env} from Git")
+    applier = Applier(api, context, dry_run=args.dry_run)
+    changes = applier.run(plan, fetch_manifest)
+    if args.dry_run:
+        print(f"\ndry run in {context!r}: {summary(changes)}; nothing was changed")
+    else:
+        print(
+            f"\nbootstrap done in {context!r}: {summary(changes)}; Argo CD now syncs "
+            f"clusters/{args.env} from Git"
+        )
     return 0
