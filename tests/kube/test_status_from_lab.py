@@ -159,3 +159,39 @@ def test_metric_name_shapes_and_thresholds() -> None:
     assert threshold({"failureCondition": "result > {{args.missing}}"}, {}) is None
     assert parse_values("[0.1,NaN,-Inf]") == [0.1, None, float("-inf")]
     assert parse_values("") == []
+
+
+def test_watch_refreshes_in_place_as_the_run_goes_on(
+    prod_objects: list[dict[str, Any]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    directory = lab_run(per_network(prod_objects), "incident", tmp_path, until=45.0)
+    assert lab_status(directory, "prod").rollout.phase == "Progressing"
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        if len(sleeps) == 1:  # the controller moves on between two refreshes
+            lab_run(per_network(prod_objects), "incident", tmp_path)
+        else:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr("paystream_ops.commands.status.time.sleep", sleep)
+    code = main(["status", "--from-lab", str(directory), "--watch", "--interval", "2"])
+    assert code == 0 and sleeps == [2.0, 2.0]
+    out = capsys.readouterr().out
+    assert "Degraded" in out and "Failed on visa failures" in out
+    assert main(["status", "--from-lab", str(directory), "--watch", "--json"]) == 2
+
+
+def test_a_failed_refresh_shows_the_error_and_the_watch_goes_on() -> None:
+    from paystream_ops.commands.status import _refreshed
+    from paystream_ops.errors import UserError
+
+    def load() -> Any:
+        raise UserError("kube context 'prod-eu1': cannot reach the API server at https://x")
+
+    screen = _refreshed(load, render, 5.0)
+    assert "cannot reach the API server" in str(screen) and "retrying every 5s" in str(screen)

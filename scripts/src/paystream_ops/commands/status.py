@@ -73,6 +73,16 @@ def _loader(args: argparse.Namespace) -> Callable[[], Any]:
     return lambda: cluster_status(reader, args.env, namespace, args.rollout)
 
 
+def _refreshed(load: Callable[[], Any], render: Callable[[Any], Any], interval: float) -> Any:
+    """The next screen; a failed refresh (the API server blipped) shows its error and retries."""
+    from rich.text import Text
+
+    try:
+        return render(load())
+    except UserError as exc:
+        return Text(f"error: {exc} (retrying every {interval:g}s)", style="bold red")
+
+
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
@@ -80,9 +90,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.interval <= 0:
         raise UserError("--interval: expected a positive number of seconds")
-    load = _loader(args)
     if args.json and args.watch:
         raise UserError("--json and --watch: choose one (pipe --json into a loop to follow)")
+    load = _loader(args)
     if args.json:
         print(json.dumps(to_json(load()), indent=2))
         return 0
@@ -93,6 +103,9 @@ def run(args: argparse.Namespace) -> int:
     from rich.live import Live
 
     with Live(render(load()), console=console, screen=False, auto_refresh=False) as live:
-        while True:
-            time.sleep(args.interval)
-            live.update(render(load()), refresh=True)
+        try:
+            while True:
+                time.sleep(args.interval)
+                live.update(_refreshed(load, render, args.interval), refresh=True)
+        except KeyboardInterrupt:  # Ctrl-C is how a watch ends
+            return 0
