@@ -96,7 +96,8 @@ def test_healthy_run_is_promoted_and_every_value_passes(
     view = lab_status(lab_run(per_network(prod_objects), "healthy", tmp_path), "prod")
     assert view.rollout.phase == "Healthy"
     assert view.rollout.step_text == "fully promoted"
-    assert view.rollout.canary_weight == 100
+    assert view.rollout.canary_weight == 0  # the new ReplicaSet is stable now
+    assert "fully promoted: stable is the new revision" in text_of(view)
     assert view.rollout.stable is not None
     assert view.rollout.stable.pod_hash == view.rollout.canary.pod_hash  # the canary is stable
     assert view.rollout.waiting_for == ""

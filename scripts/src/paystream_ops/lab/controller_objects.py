@@ -269,7 +269,9 @@ class ControllerObjects:
     def rollout(self, machine: RolloutMachine, clock: Clock, now: float) -> K8sObject:
         canary = (self.manifests.rollout.get("spec") or {}).get("strategy", {}).get("canary", {})
         promoted = machine.outcome is not None and machine.outcome.verdict is Verdict.PROMOTED
-        weight = machine.traffic_weight
+        # Fully promoted, the new ReplicaSet is stable and the canary's desired weight is 0
+        # again (rollout/trafficrouting.go reconcileTrafficRouting, IsFullyPromoted).
+        weight = 0 if promoted else machine.traffic_weight
         weights: K8sObject = {
             "canary": {"weight": weight, "podTemplateHash": self.context.canary_hash},
             "stable": {

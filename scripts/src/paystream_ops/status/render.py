@@ -87,7 +87,11 @@ def render(view: StatusView) -> RenderableType:
     if r.step_index is not None and r.step_count:
         step = f"{r.step_text} ({min(r.step_index, r.step_count)}/{r.step_count} done)"
     head.add_row("step", step)
-    head.add_row("canary weight", "-" if r.canary_weight is None else f"{r.canary_weight}%")
+    promoted = r.stable is not None and r.stable.pod_hash == r.canary.pod_hash
+    weight = "-" if r.canary_weight is None else f"{r.canary_weight}%"
+    head.add_row(
+        "canary weight", "fully promoted: stable is the new revision" if promoted else weight
+    )
     head.add_row(
         "canary", f"{r.canary.image}  revision {r.canary.revision}  hash {r.canary.pod_hash}"
     )
