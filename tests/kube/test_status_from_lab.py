@@ -62,9 +62,11 @@ def test_incident_names_the_failing_network_and_signal(
     view = lab_status(lab_run(per_network(prod_objects), "incident", tmp_path), "prod")
     assert view.rollout.phase == "Degraded" and view.rollout.aborted
     assert view.rollout.canary_weight == 0
+    assert view.rollout.step_index == 0 and view.rollout.step_text.startswith("aborted")
     step = next(r for r in view.runs if r.kind == "Step")
     assert step.phase == "Failed"
     assert step.deciding == ("visa failures",)
+    assert step.step == "1"  # the step it decided, though the Rollout's index went back to 0
     visa = next(m for m in step.metrics if m.name == "visa-failures")
     assert (visa.network, visa.signal) == ("visa", "failures")
     assert visa.threshold is not None and visa.threshold.limit == 0.01

@@ -269,6 +269,7 @@ class ControllerObjects:
     def rollout(self, machine: RolloutMachine, clock: Clock, now: float) -> K8sObject:
         canary = (self.manifests.rollout.get("spec") or {}).get("strategy", {}).get("canary", {})
         promoted = machine.outcome is not None and machine.outcome.verdict is Verdict.PROMOTED
+        aborted = machine.outcome is not None and machine.outcome.verdict is Verdict.ABORTED
         # Fully promoted, the new ReplicaSet is stable and the canary's desired weight is 0
         # again (rollout/trafficrouting.go reconcileTrafficRouting, IsFullyPromoted).
         weight = 0 if promoted else machine.traffic_weight
@@ -302,7 +303,8 @@ class ControllerObjects:
         status: K8sObject = {
             "currentPodHash": self.context.canary_hash,
             "stableRS": self.context.canary_hash if promoted else self.context.stable_hash,
-            "currentStepIndex": machine.step_index,
+            # An abort sends the step back to 0 (rollout/canary.go syncRolloutStatusCanary).
+            "currentStepIndex": 0 if aborted else machine.step_index,
             "canary": canary_status,
             "observedGeneration": "2",
             **self._phase(machine, clock, now),

@@ -174,6 +174,7 @@ def run_view(run: K8sObject, current: bool) -> RunView:
     return RunView(
         name=str(_get(run, "metadata", "name")),
         kind=str(_get(run, "metadata", "labels", "rollout-type") or "Step"),
+        step=str(_get(run, "metadata", "labels", "step-index") or ""),
         phase=phase,
         message=str(status.get("message", "")),
         started_at=str(status.get("startedAt", "")),
@@ -247,7 +248,9 @@ def rollout_view(rollout: K8sObject, replica_sets: Sequence[K8sObject]) -> Rollo
     steps = _get(rollout, "spec", "strategy", "canary", "steps") or []
     index = status.get("currentStepIndex")
     index = int(index) if isinstance(index, int) else None
-    if index is None:
+    if status.get("abort"):
+        text = "aborted: the controller set the step back to 0"
+    elif index is None:
         text = "-"
     elif index >= len(steps):
         text = "fully promoted" if steps else "-"

@@ -58,6 +58,7 @@ class MetricView:
 class RunView:
     name: str
     kind: str  # "Step" or "Background"
+    step: str  # the step index a Step run belongs to ("" for a Background run)
     phase: str
     message: str
     started_at: str

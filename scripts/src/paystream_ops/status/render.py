@@ -54,7 +54,8 @@ def _check_text(metric: MetricView) -> Text:
 def _run_table(run: RunView) -> Table:
     when = "current" if run.current else "last"
     table = Table(
-        title=f"AnalysisRun {run.name} ({run.kind}, {when}): [{_PHASE_STYLE.get(run.phase, '')}]"
+        title=f"AnalysisRun {run.name} ({run.kind}{' ' + run.step if run.step else ''}, {when}): "
+        f"[{_PHASE_STYLE.get(run.phase, '')}]"
         f"{run.phase}[/]",
         title_justify="left",
         caption=f"decided: {run.decided}",
@@ -84,7 +85,7 @@ def render(view: StatusView) -> RenderableType:
     head.add_row("Rollout", f"{r.namespace}/{r.name}")
     head.add_row("phase", Text.assemble(_phase(r.phase), f"  {r.message}" if r.message else ""))
     step = r.step_text
-    if r.step_index is not None and r.step_count:
+    if r.step_index is not None and r.step_count and not r.aborted:
         step = f"{r.step_text} ({min(r.step_index, r.step_count)}/{r.step_count} done)"
     head.add_row("step", step)
     promoted = r.stable is not None and r.stable.pod_hash == r.canary.pod_hash
