@@ -21,6 +21,8 @@ from rich.console import Console
 
 from .lab_runs import lab_run, per_network
 
+pytestmark = pytest.mark.integration  # renders the prod overlay with the pinned kustomize
+
 
 def text_of(view: Any) -> str:
     console = Console(width=160, record=True, file=io.StringIO())
