@@ -190,3 +190,20 @@ def test_without_yes_nothing_is_applied_and_403_names_the_object(
     code, _, err = bootstrap(capsys, install_manifest, "--yes", "--context", "oncall")
     assert code == 2 and err.count("\n") == 1
     assert "Namespace argocd: no access: cannot get it (403 Forbidden" in err
+
+
+def test_an_unreadable_install_manifest_is_one_line_and_applies_nothing_after_it(
+    fresh: tuple[ApiServer, str],
+    use_kubeconfig: Any,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server, url = fresh
+    use_kubeconfig(url, {CONTEXT: "admin-token"})
+    monkeypatch.chdir(REPO)
+    missing = tmp_path / "install.yaml"
+    code, _, err = bootstrap(capsys, missing, "--yes")
+    assert code == 2 and err.count("\n") == 1
+    assert f"{missing}: cannot read the install manifest" in err
+    assert [r.path for r in patches(server)] == ["/api/v1/namespaces/argocd"]

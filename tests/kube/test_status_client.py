@@ -172,6 +172,8 @@ def test_401_missing_rollout_missing_crd_and_no_context_are_one_line(
     code, _, err = run_status(capsys, "--context", "empty")
     assert code == 2 and err.count("\n") == 1
     assert "no Rollout 'auth-service' in namespace paystream (the namespace has no Rollout)" in err
+    assert main(["status", "--env", "staging", "--context", "empty"]) == 2
+    assert "in namespace paystream-staging" in capsys.readouterr().err  # overlays/staging's
     server.resources.pop("argoproj.io/v1alpha1")  # Argo Rollouts not installed
     code, _, err = run_status(capsys, "--context", "empty")
     assert code == 2 and "does not serve rollouts.argoproj.io (404 Not Found" in err
