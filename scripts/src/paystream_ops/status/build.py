@@ -12,6 +12,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from paystream_auth.networks import NETWORKS
+
 from paystream_ops.status.model import (
     AppView,
     FreezeView,
@@ -25,8 +27,6 @@ from paystream_ops.status.model import (
 )
 
 K8sObject = Mapping[str, Any]
-# The card networks the service knows (paystream_auth.networks.NETWORKS).
-NETWORKS = ("visa", "mastercard", "amex", "discover")
 REVISION_ANNOTATION = "rollout.argoproj.io/revision"
 _COMPARISON = re.compile(
     r"(?P<left>#|result(?:\[0\])?|\{\{\s*args\.[\w-]+\s*\}\}|-?[\d.]+(?:[eE][-+]?\d+)?)\s*"
