@@ -132,6 +132,10 @@ BASE = "name: x\ndescription: d\nexpect: {verdict: aborted}\n"
         ),
         (BASE + "canary: {}\ntime_scale: 1000\n", "f.yaml: time_scale: expected 1..100"),
         (
+            BASE + "canary: {}\npause_hold_seconds: -1\n",
+            "f.yaml: pause_hold_seconds: expected 0..3600",
+        ),
+        (
             BASE + "canary: {env: {HOME: /}}\n",
             "f.yaml: canary.env.HOME: only PAYSTREAM_* variables",
         ),
