@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from paystream_ops.lab.durations import format_seconds
-from paystream_ops.lab.rollout import Verdict
+from paystream_ops.lab.rollout import Outcome, Verdict
 from paystream_ops.lab.runner import LabResult
 from rich.console import Console
 from rich.table import Table
@@ -25,12 +25,10 @@ def _scaled(value: float | None, scale: float) -> float | None:
     return None if value is None else round(value * scale, 1)
 
 
-def _pause_text(result: LabResult) -> str | None:
-    """Both moments of a held pause: when it paused, and how the hold ended."""
-    outcome = result.outcome
+def pause_text(outcome: Outcome, scale: float) -> str | None:
+    """Both moments of a held pause: when the Rollout paused, and how the hold ended."""
     if outcome.paused_at is None or outcome.hold_ended_at is None:
         return None
-    scale = result.time_scale
     paused = format_seconds(outcome.paused_at * scale)
     ended = format_seconds(outcome.hold_ended_at * scale)
     if outcome.verdict in {Verdict.PAUSED, Verdict.PAUSED_INCONCLUSIVE}:
@@ -165,7 +163,7 @@ def markdown(result: LabResult, chart_name: str | None) -> str:
         f"| overlay | `{result.options.overlay}` |",
         f"| decided at step | {data['decided_at_step']} |",
         f"| pause (held {format_seconds(result.options.pause_hold)}) | "
-        f"{_pause_text(result) or '-'} |",
+        f"{pause_text(result.outcome, result.time_scale) or '-'} |",
         f"| deciding metrics | {', '.join(data['deciding_metrics']) or '-'} |",
         f"| decision after the canary's first traffic | "
         f"{_fmt_seconds(result.decision_after_first_traffic_seconds)} "
@@ -282,7 +280,7 @@ def print_summary(result: LabResult, console: Console) -> None:
     if result.outcome.message:
         table.add_row("reason", result.outcome.message)
     table.add_row("deciding metrics", ", ".join(data["deciding_metrics"]) or "-")
-    pause = _pause_text(result)
+    pause = pause_text(result.outcome, result.time_scale)
     if pause:
         table.add_row("pause", pause)
     table.add_row(

@@ -20,7 +20,7 @@ Checked against argo-rollouts `rollout/canary.go` (`completedCurrentCanaryStep`)
 - A pause is not the end of the story: the paused canary keeps its weight and the background
   AnalysisRun keeps being measured (`reconcileAnalysisRuns` cancels runs only on promotion or
   abort). The lab holds a pause for `pause_hold_seconds` (the on-call engineer's response to
-  the page) before it gives its verdict ([0081](../../../../docs/decisions/0081-lab-pause-hold.md)):
+  the page) before it gives its verdict (docs/decisions/0081-lab-pause-hold.md):
   - `pause: {}`: the background analysis still decides; Failed or Error aborts at once.
   - Inconclusive analysis: `reconcileBackgroundAnalysisRun` returns early while the Rollout has
     the `InconclusiveAnalysis` pause condition, so a background run that fails meanwhile does
