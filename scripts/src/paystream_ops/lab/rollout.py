@@ -241,7 +241,7 @@ class RolloutMachine:
             Event(
                 now,
                 f"{verdict}: {decided_by}: {message}".rstrip(": ")
-                + f"; held {self.pause_hold_seconds:g}s with the canary at its weight",
+                + "; held with the canary at its weight, the background analysis running",
             )
         )
 
