@@ -83,6 +83,23 @@ EDGE_CONDITIONS = (
     "result[0] == true",
     "true == 1",
     "len(result) == 0 || result < 1",
+    "isNaN(len(result))",
+    "isNaN(1)",
+    "'a' < 1",
+    "!1",
+    "len(1) > 0",
+    "result['a'] > 0",
+    "result[len(result)] > 0",
+    "nil == result",
+    "result[0] != nil",
+    "isNil(result) || result[0] > 0",
+    "default(result, 1) > 0",
+    "all(result, {all(result, {# >= 0})})",
+    "one(filter(result, {# > 0}), {# > 1})",
+    "(result > 0 ? 1 : 0.5) > 0",
+    "result ? true : false",
+    "asInt('1.5') == 1",
+    "asFloat('inf') > 0",
 )
 
 SPECIAL = (math.nan, math.inf, -math.inf, 0.0, -0.0, 1e308, -1e308, 5e-324, 1e300, 2.0**63)
