@@ -140,3 +140,9 @@ def test_too_little_traffic_pauses_instead_of_deciding(prod_objects: list[dict[s
     result = run_scenario("low-traffic", prod_objects)
     assert result.verdict is Verdict.PAUSED_INCONCLUSIVE, result.outcome
     assert {r.measurement.phase for r in result.measurements} == {Phase.INCONCLUSIVE}
+    # The pause was held (briefly here) and the verdict names both moments.
+    outcome = result.outcome
+    assert outcome.paused_at is not None and outcome.hold_ended_at is not None
+    held = (outcome.hold_ended_at - outcome.paused_at) * result.time_scale
+    assert held == pytest.approx(result.options.scenario.pause_hold_seconds, abs=1.0)
+    assert outcome.at == outcome.paused_at
