@@ -7,8 +7,9 @@ UV_VERSION := 0.13.9
 UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 RUN := $(UV) run --frozen
 # System tools the tests drive for real: Prometheus + promtool, Alertmanager + amtool, wrk, jq
-# (the workflows' shell steps use it), redis-server (the shared idempotency store).
-APT_PACKAGES := prometheus prometheus-alertmanager wrk jq redis-server
+# (the workflows' shell steps use it), redis-server (the shared idempotency store), Go and the
+# expr library (the lab's expr oracle, built offline: docs/decisions/0080-*).
+APT_PACKAGES := prometheus prometheus-alertmanager wrk jq redis-server golang-go golang-github-antonmedv-expr-dev
 SCENARIO ?= incident-visa-timeouts
 OVERLAY ?= prod
 REPEAT_SCENARIO ?= healthy

@@ -58,7 +58,6 @@ def check(source: str, result: float | list[float] | None) -> bool:
         ("1 / 2 == 0.5", 0.0, True),
         ("1 / 0 > 1e308", 0.0, True),
         ("1_000 == 1000 && 0x10 == 16 && 1e3 == 1000", 0.0, True),
-        ("true == 1", 0.0, False),
         ("result == 1", 1.0, True),
         ("'a' + 'b' == \"ab\"", 0.0, True),
         ("result > 1 ? false : true", 0.5, True),
@@ -66,6 +65,11 @@ def check(source: str, result: float | list[float] | None) -> bool:
         ("not true == false", 0.0, True),
         ("abs(result) < 1", -0.5, True),
         ("result < 0.01 || result > 0.5 && result < 0.6", 0.55, True),
+        # Regressions found by the expr oracle: Go's int64 conversion and arithmetic (amd64).
+        ("asInt(result) == -9223372036854775808", math.nan, True),
+        ("asInt(result) == -9223372036854775808", 1e300, True),
+        ("asInt(result) == -9223372036854775808", -math.inf, True),
+        ("9223372036854775807 + 1 < 0", 0.0, True),
     ],
 )
 def test_condition_evaluates_like_expr(
@@ -86,12 +90,20 @@ def test_nan_compares_false_in_both_directions() -> None:
         ("result < 0.01", [0.5], "invalid operation"),
         ("result", 0.5, "expected bool"),
         ("len(result)", [1.0], "expected bool"),
-        ("result && true", 1.0, "expected bool"),
+        ("result && true", 1.0, "mismatched types float and bool"),
         ("asInt('x') > 1", 0.0, "invalid syntax"),
         ("asFloat('1_0') > 1", 0.0, "invalid syntax"),
         ("1 % 0 == 1", 0.0, "divide by zero"),
-        ("all(result, {# < 1})", 1.0, "expects an array"),
-        ("result[1.5] > 0", [1.0, 2.0], "index must be an integer"),
+        ("all(result, {# < 1})", 1.0, "takes only array"),
+        ("result[1.5] > 0", [1.0, 2.0], "cannot use float as index"),
+        # Regressions found by the expr oracle (test_expr_oracle.py): expr type-checks the
+        # whole condition first, so these are Errors whatever the evaluation would reach.
+        ("true == 1", 0.0, "mismatched types bool and int"),
+        ("result == 1", [1.0], "mismatched types array:float and int"),
+        ("result[0] == true", [1.0], "mismatched types float and bool"),
+        ("len(result) == 0 || result < 1", [], "mismatched types array:float and int"),
+        ("result > 0.5 ? result[0] > 1 : true", 0.0, "does not support indexing"),
+        ("!isNil(result) && len(result) >= 0", None, "invalid argument for len"),
     ],
 )
 def test_runtime_failures_are_eval_errors_like_in_expr(

@@ -186,3 +186,104 @@ def test_background_analysis_waits_for_its_starting_step() -> None:
     machine, _ = run_machine(plan, always(S))
     background = next(run for label, run in machine.runs if label == "background")
     assert background.started_at == 180  # when step 2 (setWeight 50) is reached
+
+
+# ---- the pause hold -----------------------------------------------------------------------
+
+
+def held(
+    plan: RolloutPlan, phase_at: PhaseAt, hold: float, until: float = 100_000.0
+) -> tuple[RolloutMachine, list[tuple[float, int]]]:
+    """run_machine with the lab's pause hold."""
+    machine = RolloutMachine(plan, factory(), started_at=0.0, pause_hold_seconds=hold)
+    measure = measure_with(phase_at)
+    now = 0.0
+    weights: list[tuple[float, int]] = []
+    while not machine.finished and now <= until:
+        machine.reconcile(now, True, measure)
+        weights.append((now, machine.traffic_weight))
+        wake = machine.next_wakeup()
+        if wake is None:
+            break
+        now = max(wake, now + 1e-9)
+    return machine, weights
+
+
+def inconclusive_step_then_failing_background(failing_from: float) -> PhaseAt:
+    def phase_at(name: str, now: float) -> Phase:
+        if name == "step-ratio":
+            return INC
+        return F if now >= failing_from else S
+
+    return phase_at
+
+
+def test_a_broken_canary_paused_as_inconclusive_is_aborted_when_the_hold_ends() -> None:
+    plan = RolloutPlan(STEPS, background_templates=("bg",))
+    machine, weights = held(plan, inconclusive_step_then_failing_background(180), hold=300)
+    outcome = machine.outcome
+    assert outcome is not None
+    assert outcome.verdict is Verdict.ABORTED
+    assert outcome.decided_by == "background analysis"
+    assert outcome.deciding_metrics == ("background-ratio",)
+    assert (outcome.paused_at, outcome.at, outcome.hold_ended_at) == (60, 360, 360)
+    # While held the canary kept its weight, and the background run kept measuring.
+    assert all(w == 10 for t, w in weights if 60 <= t < 360)
+    background = next(run for label, run in machine.runs if label == "background")
+    assert [m.started_at for m in background.results["background-ratio"].measurements] == [
+        60,
+        120,
+        180,
+    ]
+    assert any("Failed during the pause" in e.text for e in machine.events)
+
+
+def test_a_failed_background_run_does_not_abort_an_inconclusive_pause_before_it_is_lifted() -> None:
+    """rollout/analysis.go reconcileBackgroundAnalysisRun returns early while the Rollout has
+    the InconclusiveAnalysis pause condition: the failure waits for the pause to end."""
+    plan = RolloutPlan(STEPS, background_templates=("bg",))
+    machine, _ = held(plan, inconclusive_step_then_failing_background(180), hold=300, until=359)
+    assert not machine.finished
+    assert machine.paused is not None and machine.paused.at == 60
+    background = next(run for label, run in machine.runs if label == "background")
+    assert background.phase is F
+    assert machine.traffic_weight == 10
+
+
+def test_a_healthy_canary_paused_as_inconclusive_is_still_paused_when_the_hold_ends() -> None:
+    plan = RolloutPlan(STEPS, background_templates=("bg",))
+
+    def phase_at(name: str, now: float) -> Phase:
+        return INC if name == "step-ratio" else S
+
+    machine, _ = held(plan, phase_at, hold=300)
+    outcome = machine.outcome
+    assert outcome is not None
+    assert outcome.verdict is Verdict.PAUSED_INCONCLUSIVE
+    assert outcome.decided_by == "step 1: analysis step-check"
+    assert (outcome.paused_at, outcome.at, outcome.hold_ended_at) == (60, 60, 360)
+    assert machine.traffic_weight == 10
+    assert machine.events[-1].text == "still paused-inconclusive at the end of the hold"
+
+
+def test_without_a_hold_the_pause_is_the_verdict_at_once() -> None:
+    plan = RolloutPlan(STEPS, background_templates=("bg",))
+    machine, _ = held(plan, inconclusive_step_then_failing_background(180), hold=0)
+    outcome = machine.outcome
+    assert outcome is not None
+    assert (outcome.verdict, outcome.at) == (Verdict.PAUSED_INCONCLUSIVE, 60)
+    assert outcome.paused_at is None and outcome.hold_ended_at is None
+
+
+def test_a_failed_background_run_aborts_an_explicit_pause_at_once() -> None:
+    plan = RolloutPlan((SetWeight(10), Pause(None), SetWeight(100)), background_templates=("bg",))
+
+    def phase_at(name: str, now: float) -> Phase:
+        return F if now >= 180 else S
+
+    machine, _ = held(plan, phase_at, hold=300)
+    outcome = machine.outcome
+    assert outcome is not None
+    assert outcome.verdict is Verdict.ABORTED
+    assert (outcome.paused_at, outcome.at) == (0, 180)
+    assert machine.traffic_weight == 0

@@ -183,3 +183,9 @@ def test_too_little_traffic_pauses_instead_of_deciding(
     assert {r.measurement.phase for r in result.measurements} == {Phase.INCONCLUSIVE}
     assert_controller_objects(tmp_path, crd_index, result.verdict)
     assert "Inconclusive" in lab_status(tmp_path, "prod").rollout.waiting_for
+    # The pause was held (briefly here) and the verdict names both moments.
+    outcome = result.outcome
+    assert outcome.paused_at is not None and outcome.hold_ended_at is not None
+    held = (outcome.hold_ended_at - outcome.paused_at) * result.time_scale
+    assert held == pytest.approx(result.options.scenario.pause_hold_seconds, abs=1.0)
+    assert outcome.at == outcome.paused_at

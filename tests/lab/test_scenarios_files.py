@@ -132,6 +132,10 @@ BASE = "name: x\ndescription: d\nexpect: {verdict: aborted}\n"
         ),
         (BASE + "canary: {}\ntime_scale: 1000\n", "f.yaml: time_scale: expected 1..100"),
         (
+            BASE + "canary: {}\npause_hold_seconds: -1\n",
+            "f.yaml: pause_hold_seconds: expected 0..3600",
+        ),
+        (
             BASE + "canary: {env: {HOME: /}}\n",
             "f.yaml: canary.env.HOME: only PAYSTREAM_* variables",
         ),
@@ -157,3 +161,15 @@ def test_bad_scenarios_name_the_file_and_field(text: str, message: str) -> None:
 def test_unknown_scenario_name_lists_the_available_ones() -> None:
     with pytest.raises(UserError, match="available: crash-on-start, error-burst"):
         load_scenario("no-such-scenario")
+
+
+@pytest.mark.parametrize("hold", ["-1", "3601"])
+def test_a_pause_hold_out_of_range_is_a_one_line_error(
+    hold: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from paystream_ops.cli import main
+
+    code = main(["lab", "--scenario", "low-traffic", "--pause-hold", hold, "--quiet"])
+    err = capsys.readouterr().err
+    assert code != 0
+    assert err == "paystream-ops lab: error: --pause-hold: expected 0..3600 seconds\n"

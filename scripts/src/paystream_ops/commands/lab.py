@@ -62,6 +62,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=300.0,
         help="give up after this many wall-clock seconds without a verdict (default 300)",
     )
+    parser.add_argument(
+        "--pause-hold",
+        type=float,
+        metavar="SECONDS",
+        help="real-time seconds a pause is held, the background analysis still running, "
+        "before the verdict (default: the scenario's, 300)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no live progress, summary only")
     parser.add_argument(
         "--record-figures",
@@ -95,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
         write_report,
     )
     from paystream_ops.lab.runner import LabOptions, run_lab
-    from paystream_ops.lab.scenario import load_scenario
+    from paystream_ops.lab.scenario import MAX_PAUSE_HOLD_SECONDS, load_scenario
     from paystream_ops.paths import overlay_dir
     from paystream_ops.render import render
 
@@ -103,6 +110,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--repeat: expected 1 or more")
     if args.time_scale is not None and not 1 <= args.time_scale <= 100:
         raise UserError("--time-scale: expected 1..100")
+    if args.pause_hold is not None and not 0 <= args.pause_hold <= MAX_PAUSE_HOLD_SECONDS:
+        raise UserError(f"--pause-hold: expected 0..{MAX_PAUSE_HOLD_SECONDS:g} seconds")
     if args.rate is not None and args.rate <= 0:
         raise UserError("--rate: expected a positive number of authorizations per second")
     scenario, path = load_scenario(args.scenario)
@@ -126,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
             max_lab_seconds=args.max_seconds,
             keep_workdir=args.keep_workdir,
             controller_dir=_report_dir(args, seed) / "controller" if args.report else None,
+            pause_hold_seconds=args.pause_hold,
         )
         live = console.is_terminal and args.repeat == 1
         with Progress(console, live=live, quiet=args.quiet or args.repeat > 1) as progress:

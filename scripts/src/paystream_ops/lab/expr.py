@@ -18,7 +18,12 @@ Two kinds of failure, kept apart on purpose:
   guesses, so it stops and names the template and metric.
 - `EvalError` at run time: what expr itself would fail on (an index out of range on an empty
   vector, a type mismatch, a non-bool result). Argo Rollouts records such a measurement as
-  `Error`, and so does the lab.
+  `Error`, and so does the lab. expr type-checks the whole condition against `result`'s type
+  before running it, so a type error is an Error even on a branch never reached; so here.
+
+Integers are Go's int64 (arithmetic wraps; `asInt` of NaN, ±Inf or a float out of range is the
+minimum int64, as on amd64). `tests/lab/test_expr_oracle.py` checks all of this against the real
+expr library (docs/decisions/0080-expr-oracle-differential-test.md).
 """
 
 from __future__ import annotations
@@ -264,8 +269,8 @@ _PLAIN_FUNCTIONS: dict[str, tuple[int, int]] = {  # name -> (min args, max args)
     "default": (2, 2),
     "abs": (1, 1),
 }
-_PREDICATE_FUNCTIONS = frozenset({"all", "any", "none", "one", "count", "filter"})
-SUPPORTED_FUNCTIONS = frozenset(_PLAIN_FUNCTIONS) | _PREDICATE_FUNCTIONS
+PREDICATE_FUNCTIONS = frozenset({"all", "any", "none", "one", "count", "filter"})
+SUPPORTED_FUNCTIONS = frozenset(_PLAIN_FUNCTIONS) | PREDICATE_FUNCTIONS
 
 
 class _Parser:
@@ -385,7 +390,7 @@ class _Parser:
 
     def parse_call(self, name: Token) -> Node:
         self.expect("punct", "(")
-        if name.text in _PREDICATE_FUNCTIONS:
+        if name.text in PREDICATE_FUNCTIONS:
             collection = self.parse_conditional()
             self.expect("punct", ",")
             predicate = self.parse_predicate()
@@ -467,18 +472,33 @@ def _go_float_div(left: float, right: float) -> float:
     return left / right
 
 
+_INT64_MIN = -(2**63)
+
+
+def _int64(value: int) -> int:
+    """Go's int arithmetic wraps around at 64 bits."""
+    return (value - _INT64_MIN) % 2**64 + _INT64_MIN
+
+
 def _arith(op: str, left: Value, right: Value) -> Value:
     if op == "+" and isinstance(left, str) and isinstance(right, str):
         return left + right
     a = _number(left, f"left operand of {op}")
     b = _number(right, f"right operand of {op}")
+    if isinstance(a, int) and isinstance(b, int):
+        if op == "+":
+            return _int64(a + b)
+        if op == "-":
+            return _int64(a - b)
+        if op == "*":
+            return _int64(a * b)
     both_int = isinstance(a, int) and isinstance(b, int)
     if op == "+":
-        return a + b if both_int else float(a) + float(b)
+        return float(a) + float(b)
     if op == "-":
-        return a - b if both_int else float(a) - float(b)
+        return float(a) - float(b)
     if op == "*":
-        return a * b if both_int else float(a) * float(b)
+        return float(a) * float(b)
     if op == "/":
         return _go_float_div(float(a), float(b))
     if op == "%":
@@ -530,9 +550,11 @@ def _as_int(value: Value) -> int:
             raise EvalError(f'asInt: strconv.ParseInt: parsing "{value}": invalid syntax')
         return int(value, 10)
     if isinstance(value, float):
-        if math.isnan(value) or math.isinf(value):
-            raise EvalError(f"asInt: cannot convert {value} to an integer")
-        return int(value)  # Go's int64(f) truncates toward zero
+        # Go's int64(f) truncates toward zero; NaN, ±Inf and values out of range are
+        # "implementation-specific": amd64 (CVTTSD2SI) gives the minimum int64, as here.
+        if math.isnan(value) or math.isinf(value) or not -(2.0**63) <= value < 2.0**63:
+            return _INT64_MIN
+        return int(value)
     if _is_number(value):
         assert isinstance(value, int)
         return value
@@ -575,7 +597,9 @@ def _eval(node: Node, env: _Env) -> Value:
         if node.op in {"!", "not"}:
             return not _boolean(operand, f"operand of {node.op}")
         number = _number(operand, f"operand of unary {node.op}")
-        return -number if node.op == "-" else number
+        if node.op == "+":
+            return number
+        return _int64(-number) if isinstance(number, int) else -number
     if isinstance(node, Binary):
         return _eval_binary(node, env)
     if isinstance(node, Index):
@@ -628,7 +652,7 @@ def _collection(value: Value, name: str) -> list[Value]:
 
 def _eval_call(node: Call, env: _Env) -> Value:
     name = node.name
-    if name in _PREDICATE_FUNCTIONS:
+    if name in PREDICATE_FUNCTIONS:
         items = _collection(_eval(node.args[0], env), name)
         predicate = node.args[1]
 
@@ -695,6 +719,154 @@ _PLAIN_IMPLS: dict[str, Callable[[list[Value], _Env], Value]] = {
 
 
 # --------------------------------------------------------------------------------------------
+# Type check: expr checks the whole condition against the environment's types before running
+# it (checker/checker.go), so a type error is an Error even on a branch the evaluation would
+# never reach. Types: int float bool string nil any, and "array:<element>".
+
+_ANY = "any"
+
+
+def _is(kind: str, t: str) -> bool:
+    if t == _ANY:
+        return True
+    if kind == "number":
+        return t in {"int", "float"}
+    if kind == "array":
+        return t.startswith("array:")
+    return t == kind
+
+
+def _index_type(t: str) -> str | None:
+    if t == _ANY:
+        return _ANY
+    return t.removeprefix("array:") if t.startswith("array:") else None
+
+
+def _comparable(left: str, right: str) -> bool:
+    if "nil" in (left, right) or _ANY in (left, right):
+        return True
+    if _is("number", left) and _is("number", right):
+        return True
+    return left == right or (_is("array", left) and _is("array", right))
+
+
+def _combined(left: str, right: str) -> str:
+    if "float" in (left, right):
+        return "float"
+    return "int" if left == right == "int" else _ANY
+
+
+def _type_error(message: str) -> EvalError:
+    return EvalError(f"type check: {message}")
+
+
+def _check_unary(node: Unary, t: str) -> str:
+    if node.op in {"!", "not"}:
+        if _is("bool", t):
+            return "bool"
+    elif _is("number", t):
+        return t
+    raise _type_error(f"invalid operation: {node.op} (mismatched type {t})")
+
+
+def _check_binary(op: str, left: str, right: str) -> str:
+    numbers = _is("number", left) and _is("number", right)
+    strings = _is("string", left) and _is("string", right)
+    if op in {"&&", "and", "||", "or"} and _is("bool", left) and _is("bool", right):
+        return "bool"
+    if op in {"==", "!="} and (numbers or _comparable(left, right)):
+        return "bool"
+    if op in {"<", ">", "<=", ">="} and (numbers or strings):
+        return "bool"
+    if op in {"-", "*", "/"} and numbers:
+        return _combined(left, right)
+    if op in {"**", "^"} and numbers:
+        return "float"
+    if op == "%" and _is("int", left) and _is("int", right):
+        return _combined(left, right)
+    if op == "+" and (numbers or strings):
+        return _combined(left, right) if numbers else "string"
+    raise _type_error(f"invalid operation: {op} (mismatched types {left} and {right})")
+
+
+def _forced_float(node: Node) -> bool:
+    # checker.isIntegerOrArithmeticOperation: such an argument takes the parameter's type.
+    if isinstance(node, Literal):
+        return isinstance(node.value, int) and not isinstance(node.value, bool)
+    return (isinstance(node, Unary) and node.op in {"-", "+"}) or (
+        isinstance(node, Binary) and node.op in {"+", "-", "*", "/"}
+    )
+
+
+def _check_call(node: Call, pointers: tuple[str, ...], result: str) -> str:
+    name = node.name
+    if name in PREDICATE_FUNCTIONS:
+        collection = _check(node.args[0], pointers, result)
+        element = _index_type(collection)
+        if element is None:
+            raise _type_error(f"builtin {name} takes only array (got {collection})")
+        body = _check(node.args[1], (*pointers, element), result)
+        if not _is("bool", body):
+            raise _type_error(f"closure should return boolean (got {body})")
+        if name == "filter":
+            return "array:" + element
+        return "int" if name == "count" else "bool"
+    args = [_check(arg, pointers, result) for arg in node.args]
+    if name == "len":
+        if _is("array", args[0]) or _is("string", args[0]):
+            return "int"
+        raise _type_error(f"invalid argument for len (type {args[0]})")
+    if name in {"isNaN", "isInf"}:  # func(float64) bool in Argo's environment
+        if args[0] in {"float", "nil", _ANY} or _forced_float(node.args[0]):
+            return "bool"
+        raise _type_error(f"cannot use {args[0]} as argument (type float64) to call {name}")
+    if name == "abs":
+        if _is("number", args[0]):
+            return args[0]
+        raise _type_error(f"invalid argument for abs (type {args[0]})")
+    return {"isNil": "bool", "asInt": "int", "asFloat": "float"}.get(name, _ANY)
+
+
+def _check(node: Node, pointers: tuple[str, ...], result: str) -> str:
+    if isinstance(node, Literal):
+        return {"float64": "float"}.get(_type_name(node.value), _type_name(node.value))
+    if isinstance(node, ResultRef):
+        return result
+    if isinstance(node, Pointer):
+        return pointers[-1]
+    if isinstance(node, Unary):
+        return _check_unary(node, _check(node.operand, pointers, result))
+    if isinstance(node, Binary):
+        left = _check(node.left, pointers, result)
+        return _check_binary(node.op, left, _check(node.right, pointers, result))
+    if isinstance(node, Index):
+        target = _check(node.target, pointers, result)
+        index = _check(node.index, pointers, result)
+        element = _index_type(target)
+        if element is None:
+            raise _type_error(f"type {target} does not support indexing")
+        if not (_is("int", index) or _is("string", index)):
+            raise _type_error(f"cannot use {index} as index to {target}")
+        return element
+    if isinstance(node, Conditional):
+        test = _check(node.test, pointers, result)
+        if not _is("bool", test):
+            raise _type_error(f"non-bool expression (type {test}) used as condition")
+        then = _check(node.then, pointers, result)
+        otherwise = _check(node.otherwise, pointers, result)
+        if then == "nil" or then == otherwise:
+            return otherwise
+        return then if otherwise in {"nil", _ANY} else _ANY
+    return _check_call(node, pointers, result)
+
+
+def _result_type(result: Result) -> str:
+    if result is None:
+        return "nil"
+    return "array:float" if isinstance(result, list) else "float"
+
+
+# --------------------------------------------------------------------------------------------
 # Public API
 
 
@@ -707,7 +879,9 @@ class Condition:
 
     def evaluate(self, result: Result) -> bool:
         """The condition's value for `result`; `EvalError` where expr would fail."""
-        value = _eval(self.tree, _Env(_normalise(result)))
+        normalised = _normalise(result)
+        _check(self.tree, (), _result_type(normalised))
+        value = _eval(self.tree, _Env(normalised))
         if not isinstance(value, bool):
             raise EvalError(f"expected bool, but got {_type_name(value)}")
         return value

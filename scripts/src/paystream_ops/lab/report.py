@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from paystream_ops.lab.durations import format_seconds
+from paystream_ops.lab.rollout import Outcome, Verdict
 from paystream_ops.lab.runner import LabResult
 from rich.console import Console
 from rich.table import Table
@@ -18,6 +19,21 @@ from rich.table import Table
 
 def _round(value: float | None, digits: int = 3) -> float | None:
     return None if value is None else round(value, digits)
+
+
+def _scaled(value: float | None, scale: float) -> float | None:
+    return None if value is None else round(value * scale, 1)
+
+
+def pause_text(outcome: Outcome, scale: float) -> str | None:
+    """Both moments of a held pause: when the Rollout paused, and how the hold ended."""
+    if outcome.paused_at is None or outcome.hold_ended_at is None:
+        return None
+    paused = format_seconds(outcome.paused_at * scale)
+    ended = format_seconds(outcome.hold_ended_at * scale)
+    if outcome.verdict in {Verdict.PAUSED, Verdict.PAUSED_INCONCLUSIVE}:
+        return f"paused at {paused}; still paused at the end of the hold, {ended}"
+    return f"paused at {paused}; {outcome.verdict} at {ended}"
 
 
 def result_json(result: LabResult) -> dict[str, Any]:
@@ -42,6 +58,11 @@ def result_json(result: LabResult) -> dict[str, Any]:
         "message": outcome.message,
         "deciding_metrics": list(outcome.deciding_metrics),
         "decided_at_seconds": _round(outcome.at * scale, 1),
+        # A pause is held (pause_hold_seconds) with the background analysis running: when the
+        # Rollout paused, and when the hold ended (the verdict above, or still paused).
+        "paused_at_seconds": _scaled(outcome.paused_at, scale),
+        "hold_ended_at_seconds": _scaled(outcome.hold_ended_at, scale),
+        "pause_hold_seconds": result.options.pause_hold,
         "decided_after_first_traffic_seconds": _round(
             result.decision_after_first_traffic_seconds, 1
         ),
@@ -141,6 +162,8 @@ def markdown(result: LabResult, chart_name: str | None) -> str:
         "|---|---|",
         f"| overlay | `{result.options.overlay}` |",
         f"| decided at step | {data['decided_at_step']} |",
+        f"| pause (held {format_seconds(result.options.pause_hold)}) | "
+        f"{pause_text(result.outcome, result.time_scale) or '-'} |",
         f"| deciding metrics | {', '.join(data['deciding_metrics']) or '-'} |",
         f"| decision after the canary's first traffic | "
         f"{_fmt_seconds(result.decision_after_first_traffic_seconds)} "
@@ -257,6 +280,9 @@ def print_summary(result: LabResult, console: Console) -> None:
     if result.outcome.message:
         table.add_row("reason", result.outcome.message)
     table.add_row("deciding metrics", ", ".join(data["deciding_metrics"]) or "-")
+    pause = pause_text(result.outcome, result.time_scale)
+    if pause:
+        table.add_row("pause", pause)
     table.add_row(
         "decision after first canary traffic",
         f"{_fmt_seconds(result.decision_after_first_traffic_seconds)} "

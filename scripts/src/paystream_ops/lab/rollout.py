@@ -17,6 +17,16 @@ Checked against argo-rollouts `rollout/canary.go` (`completedCurrentCanaryStep`)
   canary becoming available); it is not evaluated while paused or during an analysis step. When
   exceeded the Rollout is Degraded, and with `progressDeadlineAbort: true` it aborts.
 - An abort sets the canary weight to 0 at once and terminates the running AnalysisRuns.
+- A pause is not the end of the story: the paused canary keeps its weight and the background
+  AnalysisRun keeps being measured (`reconcileAnalysisRuns` cancels runs only on promotion or
+  abort). The lab holds a pause for `pause_hold_seconds` (the on-call engineer's response to
+  the page) before it gives its verdict (docs/decisions/0081-lab-pause-hold.md):
+  - `pause: {}`: the background analysis still decides; Failed or Error aborts at once.
+  - Inconclusive analysis: `reconcileBackgroundAnalysisRun` returns early while the Rollout has
+    the `InconclusiveAnalysis` pause condition, so a background run that fails meanwhile does
+    not abort by itself; the abort comes when the pause is lifted (a resume, or the person's
+    abort), which the lab takes to be the end of the hold. A background run still running or
+    successful then leaves the verdict `paused-inconclusive`, "still paused".
 """
 
 from __future__ import annotations
@@ -92,6 +102,20 @@ class Outcome:
     decided_by: str  # "step 1: analysis ...", "background analysis", "progress deadline", ...
     message: str
     deciding_metrics: tuple[str, ...] = ()
+    paused_at: float | None = None  # when the Rollout paused, if it did before the verdict
+    hold_ended_at: float | None = None  # when the lab's hold of that pause ended
+
+
+@dataclass(frozen=True)
+class Paused:
+    """A pause the lab is holding: when, why, and what the verdict is if nothing changes."""
+
+    at: float
+    verdict: Verdict
+    decided_by: str
+    message: str
+    deciding_metrics: tuple[str, ...]
+    inconclusive: bool  # paused for inconclusive analysis: the background run does not abort
 
 
 @dataclass(frozen=True)
@@ -120,6 +144,9 @@ class RolloutMachine:
     runs: list[tuple[str, AnalysisRun]] = field(default_factory=list)
     outcome: Outcome | None = None
     events: list[Event] = field(default_factory=list)
+    # How long the lab holds a pause before giving its verdict (lab seconds; 0: no hold).
+    pause_hold_seconds: float = 0.0
+    paused: Paused | None = None
     _last_set_weight: int = 0
 
     def __post_init__(self) -> None:
@@ -147,6 +174,8 @@ class RolloutMachine:
         if self.finished:
             return None
         times = [t for r in self.active_runs() if (t := r.next_due()) is not None]
+        if self.paused is not None:
+            return min([*times, self.paused.at + self.pause_hold_seconds])
         step = self.plan.steps[self.step_index] if self.step_index < len(self.plan.steps) else None
         if isinstance(step, Pause) and step.duration_seconds is not None:
             times.append(self.step_started_at + step.duration_seconds)
@@ -177,8 +206,74 @@ class RolloutMachine:
         if verdict in {Verdict.ABORTED, Verdict.PROMOTED}:
             for run in self.active_runs():
                 run.terminate(now)
-        self.outcome = Outcome(verdict, now, self.step_index, decided_by, message, tuple(deciding))
-        self.events.append(Event(now, f"{verdict}: {decided_by}: {message}".rstrip(": ")))
+        paused = self.paused
+        self.outcome = Outcome(
+            verdict,
+            paused.at if paused and verdict is paused.verdict else now,
+            self.step_index,
+            decided_by,
+            message,
+            tuple(deciding),
+            paused_at=paused.at if paused else None,
+            hold_ended_at=now if paused else None,
+        )
+        if paused and verdict is paused.verdict:
+            self.events.append(Event(now, f"still {verdict} at the end of the hold"))
+        else:
+            self.events.append(Event(now, f"{verdict}: {decided_by}: {message}".rstrip(": ")))
+
+    def _pause(
+        self,
+        verdict: Verdict,
+        now: float,
+        decided_by: str,
+        message: str,
+        deciding: Sequence[str],
+        *,
+        inconclusive: bool,
+    ) -> None:
+        """Pause, held for `pause_hold_seconds` with the background analysis still running."""
+        if self.pause_hold_seconds <= 0:
+            self._finish(verdict, now, decided_by, message, deciding)
+            return
+        self.paused = Paused(now, verdict, decided_by, message, tuple(deciding), inconclusive)
+        self.events.append(
+            Event(
+                now,
+                f"{verdict}: {decided_by}: {message}".rstrip(": ")
+                + "; held with the canary at its weight, the background analysis running",
+            )
+        )
+
+    def _reconcile_hold(self, now: float, measure: Measure) -> None:
+        paused = self.paused
+        assert paused is not None
+        background = self.background_run
+        for run in self.active_runs():
+            completed = run.completed
+            run.reconcile(now, measure)
+            if run.completed and not completed:
+                self.events.append(
+                    Event(now, f"AnalysisRun {run.name} {run.phase} during the pause")
+                )
+        failed = background is not None and background.phase in {Phase.FAILED, Phase.ERROR}
+        # An explicit pause step: a failed background analysis still aborts at once; the
+        # InconclusiveAnalysis pause condition stops that until the pause is lifted, which the
+        # end of the hold stands for (the person's resume or abort).
+        if now < paused.at + self.pause_hold_seconds and (paused.inconclusive or not failed):
+            return
+        if background is not None and failed:
+            self._finish(
+                Verdict.ABORTED,
+                now,
+                "background analysis",
+                background.message,
+                background.deciding_metrics(),
+            )
+            return
+        self._finish(
+            paused.verdict, now, paused.decided_by, paused.message, paused.deciding_metrics
+        )
 
     def _react_to_run(self, run: AnalysisRun, now: float, decided_by: str) -> bool:
         """Abort or pause for a completed run; True if the Rollout stopped."""
@@ -186,8 +281,13 @@ class RolloutMachine:
             self._finish(Verdict.ABORTED, now, decided_by, run.message, run.deciding_metrics())
             return True
         if run.phase is Phase.INCONCLUSIVE:
-            self._finish(
-                Verdict.PAUSED_INCONCLUSIVE, now, decided_by, run.message, run.deciding_metrics()
+            self._pause(
+                Verdict.PAUSED_INCONCLUSIVE,
+                now,
+                decided_by,
+                run.message,
+                run.deciding_metrics(),
+                inconclusive=True,
             )
             return True
         return False
@@ -209,6 +309,10 @@ class RolloutMachine:
             self.progress_since = now
             self.events.append(Event(now, "canary available"))
         self.canary_available = canary_available
+        if self.paused is not None:
+            self._reconcile_hold(now, measure)
+            self._update_traffic()
+            return
         for run in self.active_runs():
             run.reconcile(now, measure)
         # The rollout controller looks at the step's run before the background run
@@ -219,7 +323,7 @@ class RolloutMachine:
             self._update_traffic()
             return
         # A status change (a new step) makes the controller reconcile again at once.
-        while not self.finished:
+        while not self.finished and self.paused is None:
             step_before = self.step_index
             self._reconcile_background(now, measure)
             if self.finished:
@@ -242,7 +346,7 @@ class RolloutMachine:
 
     def _reconcile_steps(self, now: float, measure: Measure) -> None:
         plan = self.plan
-        while not self.finished and self.step_index < len(plan.steps):
+        while not self.finished and self.paused is None and self.step_index < len(plan.steps):
             step = plan.steps[self.step_index]
             if isinstance(step, SetWeight):
                 self.desired_weight = step.weight
@@ -253,7 +357,14 @@ class RolloutMachine:
                 self._advance(now)
             elif isinstance(step, Pause):
                 if step.duration_seconds is None:
-                    self._finish(Verdict.PAUSED, now, self.current_step_text, "waiting for promote")
+                    self._pause(
+                        Verdict.PAUSED,
+                        now,
+                        self.current_step_text,
+                        "waiting for promote",
+                        (),
+                        inconclusive=False,
+                    )
                     return
                 if now < self.step_started_at + step.duration_seconds:
                     return
@@ -269,7 +380,7 @@ class RolloutMachine:
                     return
                 self.events.append(Event(now, f"AnalysisRun {run.name} Successful"))
                 self._advance(now)
-        if not self.finished and self.step_index >= len(plan.steps):
+        if not self.finished and self.paused is None and self.step_index >= len(plan.steps):
             self._last_set_weight = 100
             self.desired_weight = 100
             self._finish(Verdict.PROMOTED, now, "all steps complete", "")

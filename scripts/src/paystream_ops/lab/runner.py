@@ -74,6 +74,14 @@ class LabOptions:
     keep_workdir: Path | None = None
     # Where the Rollout and AnalysisRuns are written as the controller stores them (None: not).
     controller_dir: Path | None = None
+    pause_hold_seconds: float | None = None  # real time; None: the scenario's
+
+    @property
+    def pause_hold(self) -> float:
+        """Real-time seconds a pause is held before the verdict (docs/decisions/0081-*)."""
+        if self.pause_hold_seconds is not None:
+            return self.pause_hold_seconds
+        return self.scenario.pause_hold_seconds
 
 
 @dataclass(frozen=True)
@@ -167,7 +175,10 @@ class LabResult:
     def canary_exposure_seconds(self) -> float:
         if self.first_traffic_at is None:
             return 0.0
-        return max(0.0, self.outcome.at - self.first_traffic_at) * self.time_scale
+        # A held pause keeps the canary at its weight until the hold ends.
+        end = self.outcome.hold_ended_at
+        end = self.outcome.at if end is None else end
+        return max(0.0, end - self.first_traffic_at) * self.time_scale
 
 
 # --------------------------------------------------------------------------------------------
@@ -527,7 +538,12 @@ class Lab:
         stack.callback(live.canary.stop, 5.0)
         live.canary.start(wait_ready=False)
         started = live.clock()
-        machine = RolloutMachine(self.manifests.plan, self.make_run, started_at=started)
+        machine = RolloutMachine(
+            self.manifests.plan,
+            self.make_run,
+            started_at=started,
+            pause_hold_seconds=self.options.pause_hold / self.scale,
+        )
         measure = prometheus_measure(live.client, live.clock)
         rollout = _Rollout(
             machine,
@@ -613,6 +629,10 @@ class Lab:
                 outcome.decided_by,
                 outcome.message,
                 outcome.deciding_metrics,
+                paused_at=None if outcome.paused_at is None else outcome.paused_at - start,
+                hold_ended_at=(
+                    None if outcome.hold_ended_at is None else outcome.hold_ended_at - start
+                ),
             ),
             events=[Event(e.at - start, e.text) for e in machine.events],
             measurements=self._measurements(machine, start),

@@ -23,6 +23,10 @@ Verdict = Literal["promoted", "aborted", "paused-inconclusive", "paused", "degra
 DecidedBy = Literal["step analysis", "background analysis", "progress deadline", "steps"]
 
 
+DEFAULT_PAUSE_HOLD_SECONDS = 300.0
+MAX_PAUSE_HOLD_SECONDS = 3600.0
+
+
 class NetworkFaults(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     """Faults the release injects for one card network (the service's fault profile fields).
 
@@ -104,6 +108,9 @@ class Scenario(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     traffic: Traffic = msgspec.field(default_factory=Traffic)
     time_scale: float = 10.0  # default compression; --time-scale overrides
     seed: int = 1
+    # Real-time seconds a pause is held, the background analysis still running, before the
+    # verdict (the on-call engineer's response to the page; docs/decisions/0081-*).
+    pause_hold_seconds: float = DEFAULT_PAUSE_HOLD_SECONDS
 
     def release(self, role: Literal["stable", "canary"]) -> Release:
         """The release as the lab starts it: its own faults on top of the baseline."""
@@ -149,6 +156,11 @@ def _field_path(message: str) -> tuple[str, str]:
 def _check(scenario: Scenario, where: str) -> None:
     if not 1.0 <= scenario.time_scale <= 100.0:
         raise UserError(f"{where}: time_scale: expected 1..100, got {scenario.time_scale:g}")
+    if not 0.0 <= scenario.pause_hold_seconds <= MAX_PAUSE_HOLD_SECONDS:
+        raise UserError(
+            f"{where}: pause_hold_seconds: expected 0..{MAX_PAUSE_HOLD_SECONDS:g}, "
+            f"got {scenario.pause_hold_seconds:g}"
+        )
     traffic = scenario.traffic
     if not (math.isfinite(traffic.rate_per_second) and traffic.rate_per_second > 0):
         raise UserError(f"{where}: traffic.rate_per_second: expected a positive number")
