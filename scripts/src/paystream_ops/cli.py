@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "diff",
     "bump",
     "promote",
+    "evidence",
     "rollback",
     "freeze",
     "vault",
