@@ -337,3 +337,64 @@ def test_evidence_of_an_earlier_change_of_the_same_image_does_not_count(
     assert code == 0, err
     remote.git(clone, "pull", "--quiet", "--ff-only")
     assert run(capsys, "promote", "--repo", str(clone))[0] == 0
+
+
+def _race(remote, clone: Path, other_change: Callable[[Path], None]) -> None:
+    """Arrange for another writer to push to main while `clone` pushes (its pre-push hook
+    pushes the other clone's commit first, once), like two workflow runs at the same moment."""
+    other = remote.clone("other")
+    other_change(other)
+    hook = clone / ".git" / "hooks" / "pre-push"
+    hook.write_text(
+        "#!/bin/sh\n"
+        f'if [ ! -e "{clone}/.raced" ]; then touch "{clone}/.raced"; '
+        f'git -C "{other}" push --quiet origin main; fi\n'
+    )
+    hook.chmod(0o755)
+    (clone / ".git" / "info" / "exclude").write_text(".raced\n")
+
+
+def test_a_push_race_is_re_checked_on_the_new_main_and_lands_once(
+    remote, capsys, tmp_path: Path, completed_payload
+) -> None:
+    clone = bumped(remote, capsys)
+
+    def unrelated(other: Path) -> None:
+        (other / "NOTES.md").write_text("unrelated\n")
+        remote.git(other, "add", "NOTES.md")
+        remote.git(other, "commit", "--quiet", "-m", "docs: unrelated")
+
+    _race(remote, clone, unrelated)
+    code, _, err = send(capsys, clone, completed_payload(remote.ref("1.5.0", "c")), tmp_path)
+    assert code == 0, err
+    subjects = [line.split(" ", 1)[1] for line in remote.log("-2")]
+    assert subjects[0].startswith("chore(staging): evidence auth-service 1.5.0@")
+    assert subjects[1] == "docs: unrelated"
+    assert json.loads(remote.show(EVIDENCE_C))["revision"] == "7"
+
+
+def test_a_push_race_that_moves_staging_on_makes_the_event_stale(
+    remote, capsys, tmp_path: Path, completed_payload
+) -> None:
+    clone = bumped(remote, capsys)
+
+    def newer_release(other: Path) -> None:
+        code, _, err = run(
+            capsys,
+            "bump",
+            "staging",
+            "--image",
+            remote.ref("1.6.0", "d"),
+            "--repo",
+            str(other),
+            "--no-push",
+        )
+        assert code == 0, err
+
+    _race(remote, clone, newer_release)
+    code, _, err = send(capsys, clone, completed_payload(remote.ref("1.5.0", "c")), tmp_path)
+    assert code == 3
+    assert "no longer what staging's overlay runs (1.6.0@sha256:dddddddddddd)" in err
+    assert "chore(staging): bump" in remote.log("-1")[0]
+    assert remote.git(remote.bare, "ls-tree", "-r", "--name-only", "main", "--", "evidence") == ""
+    assert remote.git(clone, "status", "--porcelain") == ""
