@@ -193,12 +193,18 @@ HOSTILE: list[tuple[str, Mutation, int, str]] = [
         "the analysis did not pass",
     ),
     (
-        "inconclusive-measurement",
-        lambda p: _set(p, "analysis_runs.2.metrics.0.inconclusive", 1),
+        "failed-metric-reported-as-completed",
+        lambda p: _set(p, "analysis_runs.2.metrics.0.phase", "Error"),
         2,
-        "the analysis did not pass",
+        "auth-service-5b9c7d8e1-7/visa-failures Error",
     ),
-    ("degraded", lambda p: _set(p, "rollout_status.phase", "Degraded"), 2, "not healthy"),
+    (
+        "promoted-past-an-inconclusive-step",
+        lambda p: _set(p, "analysis_runs.1.phase", "Inconclusive"),
+        3,
+        "a person promoted past an analysis that could not decide",
+    ),
+    ("degraded", lambda p: _set(p, "rollout_status.phase", "Degraded"), 2, "Degraded"),
     (
         "promoted-in-full-by-a-person",
         lambda p: _set(p, "rollout_status.promote_full", True),
@@ -244,13 +250,29 @@ def test_a_hostile_or_odd_event_is_refused_in_one_line_and_changes_nothing(
     assert run(capsys, "promote", "--repo", str(clone))[0] == 5
 
 
+ACCEPTED: list[tuple[str, Mutation]] = [
+    ("unchanged", lambda p: p),
+    # A measurement failed within the metric's failureLimit: the controller passed it.
+    ("one-failure-within-the-limit", lambda p: _set(p, "analysis_runs.0.metrics.0.failed", 1)),
+    ("background-run-finished", lambda p: _set(p, "analysis_runs.2.phase", "Successful")),
+    ("paused-before-a-persons-promote", lambda p: _set(p, "rollout_status.phase", "Paused")),
+    ("vector-value", lambda p: _set(p, "analysis_runs.0.metrics.0.value", "[NaN,0.1,+Inf]")),
+]
+
+
+@pytest.mark.parametrize("mutate", [a[1] for a in ACCEPTED], ids=[a[0] for a in ACCEPTED])
 def test_the_healthy_payload_of_the_hostile_cases_is_accepted(
-    remote, capsys, tmp_path: Path, completed_payload
+    remote, capsys, tmp_path: Path, completed_payload, mutate: Mutation
 ) -> None:
-    """Negative of the above: unchanged, the same payload records (so each case fails only for
-    its own mutation)."""
+    """Negative of the above: the same payload records when unchanged or changed only in ways
+    a healthy completion can look (so each hostile case fails for its own mutation)."""
     clone = bumped(remote, capsys)
-    assert send(capsys, clone, completed_payload(remote.ref("1.5.0", "c")), tmp_path)[0] == 0
+    payload = mutate(completed_payload(remote.ref("1.5.0", "c")))
+    code, _, err = send(capsys, clone, payload, tmp_path)
+    assert code == 0, err
+    assert remote.git(remote.bare, "ls-tree", "-r", "--name-only", "main", "--", "evidence") == (
+        EVIDENCE_C
+    )
 
 
 def test_a_replayed_or_older_event_records_nothing_a_newer_revision_replaces(

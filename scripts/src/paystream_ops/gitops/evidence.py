@@ -125,7 +125,7 @@ class _Fields:
         self.where = where
         self.source = source
 
-    def _get(self, key: str) -> Any:
+    def raw(self, key: str) -> Any:
         if key not in self.data:
             raise UserError(f"{self.source}: {self.where}.{key}: missing")
         return self.data[key]
@@ -134,7 +134,7 @@ class _Fields:
         return UserError(f"{self.source}: {self.where}.{key}: {problem}")
 
     def text(self, key: str, pattern: re.Pattern[str] | None = None, limit: int = 253) -> str:
-        value = self._get(key)
+        value = self.raw(key)
         if not isinstance(value, str):
             raise self.fail(key, f"expected a string, got {_kind(value)}")
         if len(value) > limit:
@@ -144,13 +144,13 @@ class _Fields:
         return value
 
     def boolean(self, key: str) -> bool:
-        value = self._get(key)
+        value = self.raw(key)
         if not isinstance(value, bool):
             raise self.fail(key, f"expected true or false, got {_kind(value)}")
         return value
 
     def count(self, key: str) -> int:
-        value = self._get(key)
+        value = self.raw(key)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise self.fail(key, f"expected a count (integer >= 0), got {_shown(value)}")
         return value
@@ -174,7 +174,7 @@ class _Fields:
         return value
 
     def items(self, key: str, limit: int) -> list[Any]:
-        value = self._get(key)
+        value = self.raw(key)
         if value is None:
             return []  # Go's nil slice renders as null
         if not isinstance(value, list):
@@ -226,7 +226,7 @@ def _run(data: object, where: str, source: str) -> RunEvidence:
 
 def _status(data: object, where: str, source: str) -> RolloutStatus:
     f = _Fields(data, where, source)
-    step = f._get("step_index")
+    step = f.raw("step_index")
     if step is not None and (isinstance(step, bool) or not isinstance(step, int) or step < 0):
         raise f.fail("step_index", f"expected a step index or null, got {_shown(step)}")
     return RolloutStatus(
@@ -260,7 +260,7 @@ def parse_event(payload: object, source: str = "client_payload") -> CompletedEve
         rollout=f.text("rollout", _K8S_NAME),
         image=image,
         revision=int(revision_text),
-        status=_status(f._get("rollout_status"), "client_payload.rollout_status", source),
+        status=_status(f.raw("rollout_status"), "client_payload.rollout_status", source),
         completed_at=f.time("completed_at"),
         analysis_runs=tuple(
             _run(r, f"client_payload.analysis_runs[{i}]", source) for i, r in enumerate(runs)
@@ -291,33 +291,36 @@ def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 # -- judging -------------------------------------------------------------------------------
-def _bad_metrics(run: RunEvidence) -> list[str]:
-    return [
-        f"{run.name}/{m.name} {m.phase}"
-        for m in run.metrics
-        if m.phase in {"Failed", "Error", "Inconclusive"} or m.failed or m.error or m.inconclusive
-    ]
+def _metrics_in(run: RunEvidence, phases: set[str]) -> list[str]:
+    return [f"{run.name}/{m.name} {m.phase}" for m in run.metrics if m.phase in phases]
 
 
 def check_passed(event: CompletedEvent, source: str) -> None:
-    """A completion is evidence only if the analysis of that revision passed: every step done,
-    every step run Successful, no metric of any run Failed, Error or Inconclusive. The
-    background run may still be Running when the event fires (the controller terminates it
-    after promoting, argo-rollouts rollout/sync.go promoteStable)."""
+    """A completion is evidence only if the analysis of that revision passed by the
+    controller's own verdicts (phases; a measurement failed within a metric's failureLimit is
+    shown, not refused): every step done, every step run Successful, no run or metric Failed,
+    Error or Inconclusive. The background run may still be Running when the event fires (the
+    controller terminates it after promoting, argo-rollouts rollout/sync.go promoteStable)."""
     where = f"{source}: client_payload"
     s = event.status
     if s.aborted:
         raise UserError(f"{where}.rollout_status.aborted: true: an aborted rollout is not evidence")
-    if s.phase in {"Degraded", "Paused"}:
-        raise UserError(
-            f"{where}.rollout_status.phase: {s.phase}: reported as completed but not healthy"
-        )
-    failing = [f"{r.name} {r.phase}" for r in event.analysis_runs if r.phase in {"Failed", "Error"}]
-    failing += [m for r in event.analysis_runs for m in _bad_metrics(r)]
+    if s.phase == "Degraded":
+        raise UserError(f"{where}.rollout_status.phase: Degraded: reported as completed")
+    runs = event.analysis_runs
+    failing = [f"{r.name} {r.phase}" for r in runs if r.phase in {"Failed", "Error"}]
+    failing += [m for r in runs for m in _metrics_in(r, {"Failed", "Error"})]
     if failing:
         raise UserError(
             f"{where}.analysis_runs: {', '.join(failing[:3])}: reported as completed but the "
             "analysis did not pass"
+        )
+    undecided = [f"{r.name} {r.phase}" for r in runs if r.phase == "Inconclusive"]
+    undecided += [m for r in runs for m in _metrics_in(r, {"Inconclusive"})]
+    if undecided:
+        raise NothingToDo(
+            f"{where}.analysis_runs: {', '.join(undecided[:3])}: a person promoted past an "
+            "analysis that could not decide; no evidence recorded"
         )
     if s.promote_full:
         raise NothingToDo(
@@ -329,10 +332,8 @@ def check_passed(event: CompletedEvent, source: str) -> None:
             f"{where}.rollout_status.step_index: {s.step_index} of {s.steps} steps: completed "
             "without running every step (rollback within the window?); no evidence recorded"
         )
-    steps = [r for r in event.analysis_runs if r.type == "Step"]
-    if not any(r.phase == "Successful" for r in steps) or any(
-        r.phase != "Successful" for r in steps
-    ):
+    steps = [r for r in runs if r.type == "Step"]
+    if not steps or any(r.phase != "Successful" for r in steps):
         raise NothingToDo(
             f"{where}.analysis_runs: no Successful step analysis for revision {event.revision}; "
             "no evidence recorded"
