@@ -93,7 +93,7 @@ def test_a_completed_rollout_becomes_one_evidence_commit_then_one_evidence_carry
     assert "revision 7 of `paystream-staging/auth-service`, 5 of 5 canary steps" in body
     assert f"https://x.test/commit/{remote.head()}" in body
     # Per network, from the newest Successful step run (not the first step's 0.0031).
-    assert "| Network | failure ratio | approval ratio | P99 (s) |" in body
+    assert "| Network | failure ratio | approval ratio | P99 latency |" in body
     assert "| visa | `0.0012` | `0.931` | `0.212` |" in body
     assert "| mastercard | `0.0009` | - | - |" in body
     assert "Not in the AnalysisRuns: canary requests per network" in body

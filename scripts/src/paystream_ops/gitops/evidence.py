@@ -26,7 +26,7 @@ SIGNALS = {
     "requests": "canary requests",
     "failures": "failure ratio",
     "approvals": "approval ratio",
-    "latency": "P99 (s)",
+    "latency": "P99 latency",
 }
 TOP_LEVEL = (
     "environment",
@@ -476,6 +476,9 @@ def evidence_markdown(evidence: Evidence, path: str, recorded_in: str | None) ->
     signals, table = per_network(e)
     if table:
         lines += [
+            "Per network, the last measurement of each `<network>-<signal>` metric as the "
+            "AnalysisTemplate defines it (newest Successful step run first):",
+            "",
             "| Network | " + " | ".join(SIGNALS.get(s, s) for s in signals) + " |",
             "|---" * (len(signals) + 1) + "|",
         ]
