@@ -19,7 +19,8 @@ import pytest
 import yaml
 from paystream_ops.errors import UserError
 from paystream_ops.gitops import NothingToDo
-from paystream_ops.gitops.evidence import EVENT_TYPE, check_passed, parse_event, per_network
+from paystream_ops.gitops.evidence import EVENT_TYPE, check_passed, parse_event
+from paystream_ops.gitops.evidence_markdown import per_network
 from paystream_ops.render import render
 
 pytestmark = pytest.mark.integration

@@ -76,7 +76,7 @@ def run_record(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
-    from paystream_ops.gitops.evidence import evidence_markdown
+    from paystream_ops.gitops.evidence_markdown import evidence_markdown
     from paystream_ops.gitops.evidence_record import (
         NoEvidence,
         evidence_problem,

@@ -13,7 +13,8 @@ from paystream_ops.freeze.gate import Frozen, check_reason, cluster_at, service_
 from paystream_ops.gitops import IMAGE_NAME, NothingToDo, overlay_file
 from paystream_ops.gitops.branches import commit_on_new_branch, publish_branch
 from paystream_ops.gitops.bump import check_env
-from paystream_ops.gitops.evidence import Evidence, evidence_markdown, no_evidence_note
+from paystream_ops.gitops.evidence import Evidence
+from paystream_ops.gitops.evidence_markdown import evidence_markdown, no_evidence_note
 from paystream_ops.gitops.evidence_record import (
     TRAILER_EVIDENCE,
     NoEvidence,
