@@ -420,3 +420,25 @@ def test_a_push_race_that_moves_staging_on_makes_the_event_stale(
     assert "chore(staging): bump" in remote.log("-1")[0]
     assert remote.git(remote.bare, "ls-tree", "-r", "--name-only", "main", "--", "evidence") == ""
     assert remote.git(clone, "status", "--porcelain") == ""
+
+
+def test_the_evidence_body_stays_within_a_pull_requests_limit(completed_payload) -> None:
+    """The largest payload the reader accepts (20 runs of 64 metrics) still makes a body GitHub
+    accepts, and the rows left out are counted; a small one is shown whole (negative)."""
+    from paystream_ops.gitops.evidence import Evidence, parse_event
+    from paystream_ops.gitops.evidence_markdown import MAX_ROWS, evidence_markdown
+
+    payload = completed_payload("ghcr.io/paystream/auth-service:1.5.0@sha256:" + "c" * 64)
+    run = payload["analysis_runs"][0]
+    metric = run["metrics"][0]
+    payload["analysis_runs"] = [
+        {**run, "name": f"auth-service-5b9c7d8e1-7-{i}", "metrics": [metric] * 64}
+        for i in range(20)
+    ]
+    body = evidence_markdown(Evidence(parse_event(payload), "f" * 40), EVIDENCE_C, None)
+    assert len(body) < 60_000
+    assert f"| {20 * 64 - MAX_ROWS} more rows in `{EVIDENCE_C}` |" in body
+    small = completed_payload("ghcr.io/paystream/auth-service:1.5.0@sha256:" + "c" * 64)
+    assert "more rows" not in evidence_markdown(
+        Evidence(parse_event(small), "f" * 40), EVIDENCE_C, None
+    )

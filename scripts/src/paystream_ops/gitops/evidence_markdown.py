@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import re
 
-from paystream_ops.gitops.evidence import CompletedEvent, Evidence
+from paystream_ops.gitops.evidence import CompletedEvent, Evidence, MetricEvidence, RunEvidence
 
+# The run table stops here, so the pull request body stays far below GitHub's 65,536 characters
+# (the evidence file keeps every row).
+MAX_ROWS = 150
 NETWORKS = ("visa", "mastercard", "amex", "discover")
 # `<network>-<signal>` metric names and the column each signal fills; other signals keep their name.
 SIGNALS = {
@@ -53,6 +56,22 @@ def missing_signals(event: CompletedEvent) -> list[str]:
     return [label for signal, label in SIGNALS.items() if signal not in signals]
 
 
+def _row(run: RunEvidence, m: MetricEvidence | None) -> str:
+    metric = (
+        [
+            _cell(m.name),
+            m.phase,
+            f"{m.count} ({m.successful}/{m.failed}/{m.inconclusive}/{m.error})",
+            _cell(m.value),
+            m.finished_at or "-",
+        ]
+        if m
+        else ["-"] * 5
+    )
+    head = [_cell(run.name), run.type or "-", run.phase, run.started_at or "-"]
+    return "| " + " | ".join(head + metric) + " |"
+
+
 def evidence_markdown(evidence: Evidence, path: str, recorded_in: str | None) -> str:
     e = evidence.event
     s = e.status
@@ -84,26 +103,10 @@ def evidence_markdown(evidence: Evidence, path: str, recorded_in: str | None) ->
         "Measured (ok/failed/inconclusive/error) | Last value | Last measured |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    for run in e.analysis_runs:
-        for m in run.metrics or (None,):
-            metric = (
-                [
-                    _cell(m.name),
-                    m.phase,
-                    f"{m.count} ({m.successful}/{m.failed}/{m.inconclusive}/{m.error})",
-                    _cell(m.value),
-                    m.finished_at or "-",
-                ]
-                if m
-                else ["-"] * 5
-            )
-            lines.append(
-                "| "
-                + " | ".join([_cell(run.name), run.type or "-", run.phase, run.started_at or "-"])
-                + " | "
-                + " | ".join(metric)
-                + " |"
-            )
+    rows = [_row(run, m) for run in e.analysis_runs for m in (run.metrics or (None,))]
+    lines += rows[:MAX_ROWS]
+    if len(rows) > MAX_ROWS:
+        lines.append(f"| {len(rows) - MAX_ROWS} more rows in `{path}` | | | | | | | | |")
     missing = missing_signals(e)
     if missing:
         lines += [
