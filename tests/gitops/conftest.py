@@ -4,12 +4,14 @@ rollback and diff work on in production), each overlay's image set to a known st
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -138,3 +140,92 @@ def remote_factory() -> Callable[[Path, Path], Remote]:
         return seed_remote(workdir, tree)
 
     return make
+
+
+def _completed_payload(image: str, revision: str = "7", env: str = "staging") -> dict[str, Any]:
+    """The `client_payload` base/delivery's completed-rollout template renders for a healthy
+    canary (tests/workflows/test_completion_contract.py renders the real template): two step
+    runs and the background run, newest first, with per-network metrics."""
+
+    def metric(name: str, value: str) -> dict[str, Any]:
+        return {
+            "name": name,
+            "phase": "Successful",
+            "count": 4,
+            "successful": 4,
+            "failed": 0,
+            "inconclusive": 0,
+            "error": 0,
+            "value": value,
+            "started_at": "2026-12-04T10:00:30Z",
+            "finished_at": "2026-12-04T10:02:00Z",
+        }
+
+    step_metrics = [
+        metric("visa-failures", "0.0012"),
+        metric("visa-approvals", "0.931"),
+        metric("visa-latency", "0.212"),
+        metric("mastercard-failures", "0.0009"),
+        metric("failure-ratio-delta", "[0.001,0,0,0]"),
+    ]
+    return {
+        "environment": env,
+        "namespace": f"paystream-{env}",
+        "rollout": "auth-service",
+        "image": image,
+        "revision": revision,
+        "rollout_status": {
+            "aborted": False,
+            "promote_full": False,
+            "step_index": 5,
+            "steps": 5,
+            "phase": "Progressing",
+            "message": 'canary "ok"\nsecond line',
+            "canary_hash": "5b9c7d8e1",
+            "stable_hash": "6d4f8b7c9",
+        },
+        "completed_at": "2026-12-04T10:05:00Z",
+        "analysis_runs": [
+            {
+                "name": f"auth-service-5b9c7d8e1-{revision}-3",
+                "type": "Step",
+                "phase": "Successful",
+                "started_at": "2026-12-04T10:03:00Z",
+                "metrics": step_metrics,
+            },
+            {
+                "name": f"auth-service-5b9c7d8e1-{revision}-1",
+                "type": "Step",
+                "phase": "Successful",
+                "started_at": "2026-12-04T10:00:00Z",
+                "metrics": [metric("visa-failures", "0.0031")],
+            },
+            {
+                "name": f"auth-service-5b9c7d8e1-{revision}",
+                "type": "Background",
+                "phase": "Running",
+                "started_at": "2026-12-04T10:00:00Z",
+                "metrics": [{**metric("visa-failures", "0.001"), "phase": "Running"}],
+            },
+        ],
+    }
+
+
+def _record_evidence(clone: Path, image: str, revision: str = "7") -> str:
+    """Record a healthy completion of `image` on the clone's main and push it (what
+    .github/workflows/staging-evidence.yaml does); returns the evidence commit."""
+    from paystream_ops.gitops.evidence_record import record
+
+    payload = json.dumps(_completed_payload(image, revision))
+    git(clone, "pull", "--quiet", "--ff-only")
+    return record(clone, payload, "payload.json", push=True).commit
+
+
+@pytest.fixture
+def completed_payload() -> Callable[..., dict[str, Any]]:
+    return _completed_payload
+
+
+@pytest.fixture
+def record_evidence() -> Callable[..., str]:
+    return _record_evidence

@@ -39,7 +39,7 @@ def run(capsys, *args: str) -> tuple[int, str, str]:
     return code, captured.out, captured.err
 
 
-def frozen_clone(remote, capsys, windows: str = ALWAYS_DENY) -> Path:
+def frozen_clone(remote, capsys, record_evidence, windows: str = ALWAYS_DENY) -> Path:
     """A clone whose prod project denies automated syncs right now, staging ahead of prod."""
     clone = remote.clone("dev")
     project = clone / PROJECT
@@ -50,6 +50,7 @@ def frozen_clone(remote, capsys, windows: str = ALWAYS_DENY) -> Path:
         capsys, "bump", "staging", "--image", remote.ref("1.5.0", "c"), "--repo", str(clone)
     )
     assert code == 0, err
+    record_evidence(clone, remote.ref("1.5.0", "c"))
     return clone
 
 
@@ -63,8 +64,10 @@ def snapshot(remote, clone: Path) -> tuple[str, ...]:
     )
 
 
-def test_a_promotion_inside_a_window_is_refused_and_writes_nothing(remote, capsys) -> None:
-    clone = frozen_clone(remote, capsys)
+def test_a_promotion_inside_a_window_is_refused_and_writes_nothing(
+    remote, capsys, record_evidence
+) -> None:
+    clone = frozen_clone(remote, capsys, record_evidence)
     before = snapshot(remote, clone)
 
     code, out, err = run(capsys, "promote", "--repo", str(clone), "--push", "--json")
@@ -77,8 +80,10 @@ def test_a_promotion_inside_a_window_is_refused_and_writes_nothing(remote, capsy
     assert snapshot(remote, clone) == before
 
 
-def test_with_a_break_glass_reason_it_opens_the_branch_carrying_the_reason(remote, capsys) -> None:
-    clone = frozen_clone(remote, capsys)
+def test_with_a_break_glass_reason_it_opens_the_branch_carrying_the_reason(
+    remote, capsys, record_evidence
+) -> None:
+    clone = frozen_clone(remote, capsys, record_evidence)
 
     code, out, err = run(
         capsys, "promote", "--repo", str(clone), "--push", "--json", "--break-glass", REASON
@@ -102,8 +107,8 @@ def test_with_a_break_glass_reason_it_opens_the_branch_carrying_the_reason(remot
 
 
 @pytest.mark.parametrize("reason", ["", "   ", "because", "line one\nline two"])
-def test_a_break_glass_reason_must_say_why(remote, capsys, reason: str) -> None:
-    clone = frozen_clone(remote, capsys)
+def test_a_break_glass_reason_must_say_why(remote, capsys, record_evidence, reason: str) -> None:
+    clone = frozen_clone(remote, capsys, record_evidence)
     before = snapshot(remote, clone)
     code, _, err = run(capsys, "promote", "--repo", str(clone), "--break-glass", reason)
     assert code == 2
@@ -111,16 +116,16 @@ def test_a_break_glass_reason_must_say_why(remote, capsys, reason: str) -> None:
     assert snapshot(remote, clone) == before
 
 
-def test_outside_a_window_a_promotion_needs_no_reason(remote, capsys) -> None:
+def test_outside_a_window_a_promotion_needs_no_reason(remote, capsys, record_evidence) -> None:
     new_year = ALWAYS_DENY.replace('"* * * * *"', '"0 0 1 1 *"')  # Jan 1st, first hour
-    clone = frozen_clone(remote, capsys, new_year)
+    clone = frozen_clone(remote, capsys, record_evidence, new_year)
     result = promote(clone, "staging", "prod", now=BLACK_FRIDAY_NOON)
     assert result.break_glass is None
     assert "BREAK-GLASS" not in result.message
 
 
-def test_a_rollback_inside_a_window_is_never_refused(remote, capsys) -> None:
-    clone = frozen_clone(remote, capsys)
+def test_a_rollback_inside_a_window_is_never_refused(remote, capsys, record_evidence) -> None:
+    clone = frozen_clone(remote, capsys, record_evidence)
     code, _, err = run(
         capsys, "bump", "prod", "--image", remote.ref("1.4.1", "d"), "--repo", str(clone)
     )
@@ -145,9 +150,11 @@ def test_a_rollback_inside_a_window_is_never_refused(remote, capsys) -> None:
     assert remote.git(remote.bare, "rev-parse", "rollback/prod-dddddddddddd") == result["commit"]
 
 
-def test_a_rollback_goes_through_even_when_the_project_is_broken(remote, capsys) -> None:
+def test_a_rollback_goes_through_even_when_the_project_is_broken(
+    remote, capsys, record_evidence
+) -> None:
     broken = ALWAYS_DENY.replace('"* * * * *"', '"not a schedule"')
-    clone = frozen_clone(remote, capsys, broken + "  : [\n")
+    clone = frozen_clone(remote, capsys, record_evidence, broken + "  : [\n")
     code, _, err = run(
         capsys, "bump", "prod", "--image", remote.ref("1.4.1", "d"), "--repo", str(clone)
     )
@@ -158,7 +165,7 @@ def test_a_rollback_goes_through_even_when_the_project_is_broken(remote, capsys)
 
 
 def test_the_real_prod_project_refuses_a_promotion_at_black_friday_noon(
-    tmp_path: Path, remote_factory, capsys
+    tmp_path: Path, remote_factory, capsys, record_evidence
 ) -> None:
     tree = tmp_path / "tree"
     for name in ("base", "overlays", "apps", "clusters"):
@@ -168,6 +175,7 @@ def test_the_real_prod_project_refuses_a_promotion_at_black_friday_noon(
     image = "ghcr.io/paystream/auth-service:9.9.9@sha256:" + "9" * 64
     assert main(["bump", "staging", "--image", image, "--repo", str(clone)]) == 0
     capsys.readouterr()
+    record_evidence(clone, image)
 
     with pytest.raises(Frozen, match=r"prod is in a change freeze until 2026-12-01 05:00 UTC"):
         promote(clone, "staging", "prod", now=BLACK_FRIDAY_NOON)
@@ -180,8 +188,10 @@ def test_the_real_prod_project_refuses_a_promotion_at_black_friday_noon(
     assert undo.freeze is not None and undo.freeze.frozen and undo.freeze.manual.allowed
 
 
-def test_the_rendered_diff_flags_a_change_that_waits_for_the_window(remote, capsys) -> None:
-    clone = frozen_clone(remote, capsys)
+def test_the_rendered_diff_flags_a_change_that_waits_for_the_window(
+    remote, capsys, record_evidence
+) -> None:
+    clone = frozen_clone(remote, capsys, record_evidence)
     code, out, err = run(
         capsys, "diff", "--repo", str(clone), "--base", "HEAD~1", "--json"
     )  # HEAD~1 -> HEAD is the staging bump: staging is not frozen

@@ -22,16 +22,22 @@ def run(capsys, *args: str) -> tuple[int, str, str]:
     return code, captured.out, captured.err
 
 
-def bumped_clone(remote, capsys, image: str) -> tuple[Path, str]:
+def bumped_clone(remote, capsys, image: str, record_evidence=None) -> tuple[Path, str]:
+    """A clone where staging was just bumped to `image` (and its rollout recorded as evidence
+    when `record_evidence` is given)."""
     clone = remote.clone("dev")
     code, out, err = run(capsys, "bump", "staging", "--image", image, "--repo", str(clone))
     assert code == 0, err
+    if record_evidence is not None:
+        record_evidence(clone, image)
     return clone, out.splitlines()[0]
 
 
-def test_promote_opens_a_branch_with_only_prods_image_set_to_stagings(remote, capsys) -> None:
+def test_promote_opens_a_branch_with_only_prods_image_set_to_stagings(
+    remote, capsys, record_evidence
+) -> None:
     image = remote.ref("1.5.0", "c")
-    clone, staging_commit = bumped_clone(remote, capsys, image)
+    clone, staging_commit = bumped_clone(remote, capsys, image, record_evidence)
     head_before = remote.git(clone, "rev-parse", "HEAD")
 
     code, out, err = run(
@@ -112,8 +118,8 @@ def test_promote_waits_for_the_soak_time(remote, capsys) -> None:
     assert remote.git(clone, "branch", "--list", "promote/*") == ""
 
 
-def test_promote_twice_does_not_open_a_second_branch(remote, capsys) -> None:
-    clone, _ = bumped_clone(remote, capsys, remote.ref("1.5.0", "c"))
+def test_promote_twice_does_not_open_a_second_branch(remote, capsys, record_evidence) -> None:
+    clone, _ = bumped_clone(remote, capsys, remote.ref("1.5.0", "c"), record_evidence)
     code, _, err = run(capsys, "promote", "--repo", str(clone), "--push")
     assert code == 0, err
     other = remote.clone("other")
@@ -122,7 +128,9 @@ def test_promote_twice_does_not_open_a_second_branch(remote, capsys) -> None:
     assert "already has branch 'promote/prod-1.5.0-cccccccccccc'" in err
 
 
-def test_soak_is_measured_from_the_staging_bump_commit(remote, capsys, monkeypatch) -> None:
+def test_soak_is_measured_from_the_staging_bump_commit(
+    remote, capsys, monkeypatch, record_evidence
+) -> None:
     clone = remote.clone("dev")
     day_ago = str(int(time.time()) - 26 * 3600)
     monkeypatch.setenv("GIT_COMMITTER_DATE", f"{day_ago} +0000")
@@ -131,5 +139,6 @@ def test_soak_is_measured_from_the_staging_bump_commit(remote, capsys, monkeypat
     )
     assert code == 0, err
     monkeypatch.delenv("GIT_COMMITTER_DATE")
+    record_evidence(clone, remote.ref("1.5.0", "c"))
     code, _, err = run(capsys, "promote", "--repo", str(clone), "--min-soak-hours", "24")
     assert code == 0, err

@@ -159,9 +159,12 @@ def test_rollback_on_a_branch_pushes_it_without_touching_the_checkout(remote, ca
     assert "newTag: 1.3.0" in remote.show(PROD, "rollback/prod-aaaa")
 
 
-def test_rollback_reverts_a_promotion_merged_with_a_merge_commit(remote, capsys) -> None:
+def test_rollback_reverts_a_promotion_merged_with_a_merge_commit(
+    remote, capsys, record_evidence
+) -> None:
     clone = remote.clone("dev")
     bump(capsys, clone, "staging", remote.ref("1.5.0", "c"))
+    record_evidence(clone, remote.ref("1.5.0", "c"))
     code, out, err = run(capsys, "promote", "--repo", str(clone), "--json")
     assert code == 0, err
     branch = json.loads(out)["branch"]

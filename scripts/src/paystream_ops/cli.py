@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "diff",
     "bump",
     "promote",
+    "evidence",
     "rollback",
     "freeze",
     "vault",

@@ -20,8 +20,11 @@ def register(subparsers: Any) -> None:
         help="open a branch setting the target overlay to the exact image the source runs",
         description="Create a branch (in a throw-away worktree; your checkout is untouched) "
         "whose only change sets --to's image to the exact tag and digest --from pins, with a "
-        "message linking the commit that put it there. Exit 3 when both already match, when "
-        "the soak time has not passed, or when the branch already exists. During a change "
+        "message linking the commit that put it there and, from staging, the recorded staging "
+        "evidence (evidence/staging/, written by `evidence record`) in the pull request body. "
+        "Exit 3 when both already match, when the soak time has not passed, or when the branch "
+        "already exists. Exit 5 when staging's completed, healthy rollout of that image change "
+        "is not recorded, unless --without-evidence gives the reason. During a change "
         "freeze of --to (its AppProject's sync windows deny automated syncs) it writes nothing "
         "and exits 4, unless --break-glass gives the reason, which goes into the commit and "
         "so the pull request.",
@@ -48,6 +51,12 @@ def register(subparsers: Any) -> None:
         metavar="REASON",
         help="promote during a change freeze anyway; the reason is recorded in the pull request",
     )
+    parser.add_argument(
+        "--without-evidence",
+        metavar="REASON",
+        help="promote although staging's completed rollout is not recorded; the reason is "
+        "recorded in the pull request and a trailer",
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.set_defaults(handler=run)
 
@@ -66,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
         min_soak_hours=args.min_soak_hours,
         repo_url=args.repo_url,
         break_glass=args.break_glass,
+        without_evidence=args.without_evidence,
     )
     if args.json:
         payload = {
@@ -81,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
             "body": result.body,
             "break_glass": result.break_glass,
             "frozen_until": result.frozen_until.isoformat() if result.frozen_until else None,
+            "evidence": result.evidence is not None,
+            "without_evidence": result.without_evidence,
         }
         print(json.dumps(payload))
     else:

@@ -13,6 +13,15 @@ from paystream_ops.freeze.gate import Frozen, check_reason, cluster_at, service_
 from paystream_ops.gitops import IMAGE_NAME, NothingToDo, overlay_file
 from paystream_ops.gitops.branches import commit_on_new_branch, publish_branch
 from paystream_ops.gitops.bump import check_env
+from paystream_ops.gitops.evidence import Evidence
+from paystream_ops.gitops.evidence_markdown import evidence_markdown, no_evidence_note
+from paystream_ops.gitops.evidence_record import (
+    TRAILER_EVIDENCE,
+    NoEvidence,
+    evidence_problem,
+    image_commit,
+    read_evidence,
+)
 from paystream_ops.gitops.git import Git
 from paystream_ops.gitops.history import image_changes, live_changes
 from paystream_ops.gitops.imageref import ImageRef, check_deployable
@@ -34,6 +43,10 @@ class PromoteResult:
     # Set when the promotion was opened during a change freeze with a reason.
     break_glass: str | None = None
     frozen_until: datetime | None = None
+    # Staging's recorded evidence (None only when promoted without it, with a reason).
+    evidence: Evidence | None = None
+    evidence_md: str = ""
+    without_evidence: str | None = None
 
     @property
     def title(self) -> str:
@@ -41,7 +54,9 @@ class PromoteResult:
 
     @property
     def body(self) -> str:
-        return self.message.split("\n", 2)[2] if self.message.count("\n") >= 2 else ""
+        """The pull request's description: the commit body, then the staging evidence."""
+        body = self.message.split("\n", 2)[2] if self.message.count("\n") >= 2 else ""
+        return f"{body.rstrip()}\n\n{self.evidence_md}" if self.evidence_md else body
 
 
 def _pinned(git: Git, rev: str, env: str) -> ImageRef:
@@ -70,6 +85,7 @@ def promote(
     repo_url: str | None = None,
     now: float | None = None,
     break_glass: str | None = None,
+    without_evidence: str | None = None,
 ) -> PromoteResult:
     check_env(from_env)
     check_env(to_env)
@@ -94,6 +110,9 @@ def promote(
             )
     message = promote_message(
         from_env, to_env, target, source, source_commit, CommitLink(repo_url).commit(source_commit)
+    )
+    evidence, evidence_md, message, no_evidence = _evidence_gate(
+        git, base_sha, from_env, source, message, without_evidence, repo_url
     )
     at = datetime.fromtimestamp(now if now is not None else time.time(), UTC)
     freeze = service_freeze(cluster_at(git, base_sha, to_env), at)
@@ -130,4 +149,47 @@ def promote(
         message,
         break_glass=reason,
         frozen_until=freeze.current.end if reason and freeze.current else None,
+        evidence=evidence,
+        evidence_md=evidence_md,
+        without_evidence=no_evidence,
     )
+
+
+def _evidence_gate(
+    git: Git,
+    base_sha: str,
+    from_env: str,
+    source: ImageRef,
+    message: str,
+    without_evidence: str | None,
+    repo_url: str | None,
+) -> tuple[Evidence | None, str, str, str | None]:
+    """No evidence, no pull request: staging's completed, healthy rollout of exactly this image
+    change must be recorded in Git, unless a person gives a reason (logged in the pull request
+    and a trailer). docs/decisions/0095-promotion-on-staging-evidence.md"""
+    if from_env != "staging":
+        return None, "", message, None
+    path, evidence = read_evidence(git, base_sha, source)
+    problem = evidence_problem(evidence, path, source, image_commit(git, base_sha))
+    if problem is None and evidence is not None:
+        recorded_in = git.out("log", "-1", "--format=%H", base_sha, "--", path)
+        link = CommitLink(repo_url).commit(recorded_in) or recorded_in
+        message = f"{message.rstrip()}\n{TRAILER_EVIDENCE}: {path}\n"
+        return evidence, evidence_markdown(evidence, path, link), message, None
+    if without_evidence is None:
+        raise NoEvidence(
+            f"{problem}; the promotion waits for staging's completed rollout "
+            "(--without-evidence REASON to promote anyway)"
+        )
+    try:
+        reason = check_reason(without_evidence)
+    except UserError:
+        raise UserError(
+            "--without-evidence: give one line of 10 to 500 characters saying why"
+        ) from None
+    subject, rest = message.split("\n\n", 1)
+    message = (
+        f"{subject}\n\n{no_evidence_note(reason)}\n({problem})\n\n{rest.rstrip()}\n"
+        f"Paystream-Without-Evidence: {reason}\n"
+    )
+    return None, "", message, reason

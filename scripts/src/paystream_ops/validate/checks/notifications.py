@@ -31,8 +31,8 @@ REQUIRED: dict[str, tuple[str, ...]] = {
         "on-rollout-completed",
         "on-rollout-aborted",
     ),
-    # The repository_dispatch that opens the revert pull request.
-    "github": ("on-rollout-aborted",),
+    # The repository_dispatches that open the revert pull request and record the evidence.
+    "github": ("on-rollout-aborted", "on-rollout-completed"),
 }
 
 
