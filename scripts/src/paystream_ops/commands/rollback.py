@@ -28,6 +28,12 @@ def register(subparsers: Any) -> None:
         help="only revert if the change set this image (the one that aborted)",
     )
     parser.add_argument("--reason", help="a line for the commit body (e.g. the abort message)")
+    parser.add_argument(
+        "--failed-metrics",
+        metavar="NAME=VALUE;...",
+        help="the analysis metrics that failed, as the abort notification sends them "
+        "(visa-failures=[9.31]); written into the body as 'Visa: failures, score 9.31'",
+    )
     parser.add_argument("--repo", type=Path, default=Path.cwd(), help="the GitOps checkout")
     parser.add_argument("--branch", help="commit on this new branch instead of the current one")
     parser.add_argument("--push", action="store_true", help="push --branch to --remote")
@@ -46,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
         to=args.to,
         expect_image=args.expect_image,
         reason=args.reason,
+        failed_metrics=args.failed_metrics,
         branch=args.branch,
         push=args.push,
         remote=args.remote,

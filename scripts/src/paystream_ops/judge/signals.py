@@ -153,3 +153,25 @@ def _latency(network: str, signal: Signal) -> str:
 
 
 QUERIES = {"failures": _failures, "approvals": _approvals, "latency": _latency}
+
+
+def count_queries(signal: str, network: str) -> dict[str, str]:
+    """The counts a signal compares, per role, for a person to read beside the score:
+    `<role>-bad` and `<role>-total`; latency gives `<role>-under` per boundary (by `le`)."""
+    out: dict[str, str] = {}
+    for role in ("canary", "stable"):
+        if signal == "latency":
+            boundaries = "|".join(LATENCY_BOUNDARIES)
+            out[f"{role}-under"] = _sum(
+                BUCKET, role, network, f', le=~"{boundaries}"', by="network, le"
+            )
+            out[f"{role}-total"] = _sum(DURATION_COUNT, role, network)
+            continue
+        bad, total = (
+            (f', outcome=~"{failure_regex()}"', f', outcome!="{INVALID}"')
+            if signal == "failures"
+            else (f', outcome="{DECLINED}"', f', outcome=~"{APPROVED}|{DECLINED}"')
+        )
+        out[f"{role}-bad"] = _sum(REQUESTS, role, network, bad)
+        out[f"{role}-total"] = _sum(REQUESTS, role, network, total)
+    return out

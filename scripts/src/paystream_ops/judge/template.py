@@ -17,6 +17,7 @@ from paystream_auth.networks import NETWORKS
 from paystream_ops.dashboards.analysis import AnalysisQuery
 from paystream_ops.judge.budget import derive
 from paystream_ops.judge.signals import SIGNALS, Signal
+from paystream_ops.judge.verdict import named as network_of
 
 TEMPLATE_NAME = "auth-service-canary-vs-stable"
 TEMPLATE_PATH = Path("base/analysis/analysis-canary-vs-stable.yaml")
@@ -146,14 +147,6 @@ def transformer_header() -> str:
         "# Copies overlays/<env>/analysis-thresholds.yaml into the AnalysisTemplate's arg\n"
         "# defaults; every key is required, so a missing one fails the build.\n"
     )
-
-
-def network_of(metric: str) -> tuple[str, str] | None:
-    """`visa-failures` -> ("visa", "failures"); None for a name the judge did not make."""
-    network, _, signal = metric.partition("-")
-    if network in NETWORKS and signal in {s.name for s in SIGNALS}:
-        return network, signal
-    return None
 
 
 def per_signal(queries: list[AnalysisQuery]) -> list[AnalysisQuery]:

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from paystream_ops.judge.verdict import headline
 from paystream_ops.lab.durations import format_seconds
 from paystream_ops.lab.runner import LabResult
 from rich.console import Console
@@ -41,6 +42,22 @@ def result_json(result: LabResult) -> dict[str, Any]:
         "decided_by_kind": result.decided_by_kind,
         "message": outcome.message,
         "deciding_metrics": list(outcome.deciding_metrics),
+        # Each deciding network-and-signal metric as a person reads it (docs/analysis.md).
+        "verdicts": [
+            {
+                "metric": r.metric,
+                "headline": headline(r.metric),
+                "value": r.value,
+                "bar": r.bar,
+                "canary_bad": r.canary_bad,
+                "canary_total": r.canary_total,
+                "stable_bad": r.stable_bad,
+                "stable_total": r.stable_total,
+                "boundary_seconds": r.boundary_seconds,
+                "sentence": r.sentence(),
+            }
+            for r in result.readings
+        ],
         "decided_at_seconds": _round(outcome.at * scale, 1),
         "decided_after_first_traffic_seconds": _round(
             result.decision_after_first_traffic_seconds, 1
@@ -137,6 +154,8 @@ def markdown(result: LabResult, chart_name: str | None) -> str:
         f"**Verdict: {data['verdict']}** ({mark}), decided by {result.outcome.decided_by}"
         + (f": {result.outcome.message}" if result.outcome.message else "."),
         "",
+        *(f"- **{r.sentence()}**" for r in result.readings),
+        *([""] if result.readings else []),
         "| figure (real-time equivalent) | value |",
         "|---|---|",
         f"| overlay | `{result.options.overlay}` |",
@@ -257,6 +276,8 @@ def print_summary(result: LabResult, console: Console) -> None:
     if result.outcome.message:
         table.add_row("reason", result.outcome.message)
     table.add_row("deciding metrics", ", ".join(data["deciding_metrics"]) or "-")
+    for reading in result.readings:
+        table.add_row("why", reading.sentence())
     table.add_row(
         "decision after first canary traffic",
         f"{_fmt_seconds(result.decision_after_first_traffic_seconds)} "
