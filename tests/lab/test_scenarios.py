@@ -140,3 +140,33 @@ def test_too_little_traffic_pauses_instead_of_deciding(prod_objects: list[dict[s
     result = run_scenario("low-traffic", prod_objects)
     assert result.verdict is Verdict.PAUSED_INCONCLUSIVE, result.outcome
     assert {r.measurement.phase for r in result.measurements} == {Phase.INCONCLUSIVE}
+
+
+def test_false_declines_on_one_network_are_aborted_on_its_approvals(
+    prod_objects: list[dict[str, Any]],
+) -> None:
+    """Nothing fails and nothing is slow: only Visa's approval rate drops. The run ends at the
+    abort (first or second measurement), so the test costs a lab start-up and ~1 interval."""
+    result = run_scenario("false-declines", prod_objects)
+    assert result.verdict is Verdict.ABORTED, result.outcome
+    assert "visa-approvals" in result.outcome.deciding_metrics
+    intervals = result.analysis_intervals_to_decision
+    assert intervals is not None and intervals <= 2, intervals
+    (reading,) = [r for r in result.readings if r.metric == "visa-approvals"]
+    assert reading.sentence().startswith("Visa: declines ")
+    assert reading.canary_bad / reading.canary_total > reading.stable_bad / reading.stable_total
+
+
+def test_a_whole_network_slowdown_is_aborted_at_once_on_its_latency(
+    prod_objects: list[dict[str, Any]],
+) -> None:
+    """Every Discover authorization slower: overwhelming evidence fails the first measurement
+    that sees Discover canary traffic, even below the count a pass needs."""
+    result = run_scenario("network-latency-regression", prod_objects)
+    assert result.verdict is Verdict.ABORTED, result.outcome
+    assert "discover-latency" in result.outcome.deciding_metrics
+    intervals = result.analysis_intervals_to_decision
+    assert intervals is not None and intervals <= 2, intervals
+    (reading,) = [r for r in result.readings if r.metric == "discover-latency"]
+    assert reading.sentence().startswith("Discover: latency over ")
+    assert reading.canary_bad > 0.9 * reading.canary_total
