@@ -48,3 +48,12 @@ def test_the_score_is_zero_for_equal_ratios_and_nan_without_traffic() -> None:
     assert score(3, 100, 30, 1000) == 0
     assert score(10, 80, 0.36, 720) > 4.61  # the 80 requests and 10 timeouts
     assert math.isnan(score(1, 0, 1, 10)) and math.isnan(score(1, 10, 0, 0))
+
+
+def test_a_measured_value_is_shortened_for_people() -> None:
+    from paystream_ops.judge.verdict import short
+
+    assert short("[9.943426876229159]") == "9.94"
+    assert short("[NaN]") == "NaN"
+    assert short("") == ""
+    assert short("[0.0312,NaN]") == "0.0312, NaN"

@@ -36,10 +36,23 @@ def headline(metric: str) -> str:
     return f"{label}: {_TITLES[signal]}"
 
 
+def short(value: str) -> str:
+    """A measured value as a person reads it: "[9.943426876229159]" -> "9.94" (3 digits)."""
+    parts = []
+    for item in value.strip().strip("[]").split(","):
+        try:
+            number = float(item)
+        except ValueError:
+            parts.append(item.strip())
+            continue
+        parts.append(f"{number:.3g}" if math.isfinite(number) else item.strip())
+    return ", ".join(p for p in parts if p)
+
+
 def describe_value(metric: str, value: str) -> str:
     """ "Visa: failures, score 9.31 (visa-failures)": what a notification or a pull request
     shows when only the name and the value are known."""
-    shown = value.strip("[]") or "no value"
+    shown = short(value) or "no value"
     if named(metric) is None:
         return f"{metric} {shown}"
     return f"{headline(metric)}, score {shown} ({metric})"
@@ -77,7 +90,8 @@ class Reading:
             f"{what} {pct(self.canary_bad, self.canary_total)} "
             f"({self.canary_bad:,.0f} of {self.canary_total:,.0f}) against stable's "
             f"{pct(self.stable_bad, self.stable_total)} "
-            f"({self.stable_bad:,.0f} of {self.stable_total:,.0f}); score {self.value or '-'}{bar}"
+            f"({self.stable_bad:,.0f} of {self.stable_total:,.0f}); "
+            f"score {short(self.value) or '-'}{bar}"
         )
 
 

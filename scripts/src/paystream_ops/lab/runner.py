@@ -571,14 +571,17 @@ class Lab:
     def _deciding_values(self, machine: RolloutMachine) -> list[tuple[str, str]]:
         """Each deciding metric with the value of its last Failed measurement (else its last)."""
         assert machine.outcome is not None
-        found: dict[str, str] = {}
+        failed: dict[str, str] = {}
+        last: dict[str, str] = {}
         for _, run in machine.runs:
             for name, result in run.results.items():
                 if name not in machine.outcome.deciding_metrics or not result.measurements:
                     continue
-                failed = [m for m in result.measurements if m.phase is Phase.FAILED]
-                found.setdefault(name, (failed or result.measurements)[-1].value)
-        return sorted(found.items())
+                last.setdefault(name, result.measurements[-1].value)
+                for m in result.measurements:
+                    if m.phase is Phase.FAILED:
+                        failed.setdefault(name, m.value)
+        return sorted({**last, **failed}.items())
 
     def _reading_args(self, window: str) -> dict[str, str]:
         values: dict[str, str] = {}
