@@ -223,3 +223,20 @@ def test_verdict_lines_keep_what_they_cannot_read() -> None:
         "- garbage",
     ]
     assert verdict_lines("p99-vs-slo=[3.1]") == ["- p99-vs-slo 3.1"]
+
+
+def test_the_json_result_lists_the_verdict_lines_for_the_pull_request(remote, capsys) -> None:
+    clone = remote.clone("dev")
+    bump(capsys, clone, "prod", remote.ref("1.4.0", "a"))
+    code, out, err = run(
+        capsys,
+        "rollback",
+        "prod",
+        "--repo",
+        str(clone),
+        "--failed-metrics",
+        "discover-latency=[21.7]",
+        "--json",
+    )
+    assert code == 0, err
+    assert json.loads(out)["verdicts"] == ["- Discover: latency, score 21.7 (discover-latency)"]

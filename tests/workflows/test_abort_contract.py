@@ -217,6 +217,7 @@ def test_the_pull_request_body_carries_the_abort_details_verbatim_but_inert(tmp_
                 "title": "revert(prod): roll back auth-service 1.4.1 -> 1.4.0",
                 "reverted": "f" * 40,
                 "message": "revert(prod): roll back\n\nThis reverts commit " + "f" * 40 + ".",
+                "verdicts": ["- Visa: failures, score 9.31 (visa-failures)"],
             }
         )
     )
@@ -238,6 +239,8 @@ def test_the_pull_request_body_carries_the_abort_details_verbatim_but_inert(tmp_
     assert code == 0, log
     body = (tmp_path / "body.md").read_text()
     assert "| message | `analysis  failed    $(whoami) <script>` |" in body
+    # The failed network and signal come first, before the table.
+    assert body.index("- Visa: failures, score 9.31 (visa-failures)") < body.index("| Field |")
     assert "This reverts commit " + "f" * 40 in body
     args = (tmp_path / "gh-args").read_text().splitlines()
     assert args[:2] == ["pr", "create"]

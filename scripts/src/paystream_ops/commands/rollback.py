@@ -44,6 +44,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from paystream_ops.freeze.gate import manual_sync_command, until
+    from paystream_ops.gitops.messages import verdict_lines
     from paystream_ops.gitops.rollback import rollback
 
     result = rollback(
@@ -68,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
             "pushed": result.pushed,
             "title": result.title,
             "message": result.message,
+            "verdicts": verdict_lines(args.failed_metrics),
             "frozen": result.freeze.frozen if result.freeze else None,
             "manual_sync": (
                 manual_sync_command(result.freeze)
