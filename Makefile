@@ -94,5 +94,5 @@ fmt: setup ## apply ruff formatting and safe fixes
 validate: setup crds ## render every overlay and Application and validate it offline
 	$(RUN) paystream-ops validate
 
-dashboards: setup ## regenerate the SLO rules and the Grafana dashboard JSON (base/monitoring)
+dashboards: setup ## regenerate the AnalysisTemplate (base/analysis), the SLO rules and the Grafana dashboard (base/monitoring)
 	$(RUN) paystream-ops dashboards

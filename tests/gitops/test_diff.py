@@ -50,8 +50,8 @@ CASES: dict[str, tuple[Callable[[Path], None], set[Category]]] = {
         lambda c: edit(
             c,
             "overlays/prod/analysis-thresholds.yaml",
-            'max-failure-ratio-delta: "0.01"',
-            'max-failure-ratio-delta: "0.05"',
+            'max-failures-score: "4.61"',
+            'max-failures-score: "9"',
         ),
         {Category.ANALYSIS},
     ),
@@ -63,7 +63,7 @@ CASES: dict[str, tuple[Callable[[Path], None], set[Category]]] = {
         lambda c: edit(
             c,
             TEMPLATE,
-            'failureLimit: "{{args.failure-limit}}"',
+            "failureLimit: 0",
             "failureLimit: 5",
         ),
         {Category.ANALYSIS},

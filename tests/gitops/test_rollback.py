@@ -193,3 +193,53 @@ def test_rollback_refuses_a_dirty_checkout_and_push_without_branch(remote, capsy
     (clone / PROD).write_text("# edited\n" + (clone / PROD).read_text())
     code, _, err = run(capsys, "rollback", "prod", "--repo", str(clone))
     assert code == 2 and "uncommitted changes" in err
+
+
+def test_the_revert_names_each_failed_network_and_signal(remote, capsys) -> None:
+    """The abort notification's failed metrics become lines the on-call reads in the PR."""
+    clone = remote.clone("dev")
+    bump(capsys, clone, "prod", remote.ref("1.4.0", "a"))
+    code, _, err = run(
+        capsys,
+        "rollback",
+        "prod",
+        "--repo",
+        str(clone),
+        "--reason",
+        'Argo Rollouts aborted the canary: Metric "visa-failures" assessed Failed',
+        "--failed-metrics",
+        "visa-failures=[9.31]; amex-latency=[12.4]",
+        "--json",
+    )
+    assert code == 0, err
+    message = remote.git(clone, "log", "-1", "--format=%B")
+    assert "- Visa: failures, score 9.31 (visa-failures)" in message
+    assert "- Amex: latency, score 12.4 (amex-latency)" in message
+
+
+def test_verdict_lines_keep_what_they_cannot_read() -> None:
+    from paystream_ops.gitops.messages import verdict_lines
+
+    assert verdict_lines(None) == []
+    assert verdict_lines("mastercard-approvals=[6.2];;garbage") == [
+        "- Mastercard: declines, score 6.2 (mastercard-approvals)",
+        "- garbage",
+    ]
+    assert verdict_lines("p99-vs-slo=[3.1]") == ["- p99-vs-slo 3.1"]
+
+
+def test_the_json_result_lists_the_verdict_lines_for_the_pull_request(remote, capsys) -> None:
+    clone = remote.clone("dev")
+    bump(capsys, clone, "prod", remote.ref("1.4.0", "a"))
+    code, out, err = run(
+        capsys,
+        "rollback",
+        "prod",
+        "--repo",
+        str(clone),
+        "--failed-metrics",
+        "discover-latency=[21.7]",
+        "--json",
+    )
+    assert code == 0, err
+    assert json.loads(out)["verdicts"] == ["- Discover: latency, score 21.7 (discover-latency)"]

@@ -26,42 +26,29 @@ CONTEXT = LabContext(
     canary_hash="7c9d5f6b8",
     stable_hash="5d4b7c9f6",
 )
-# Recorded query results, one per network in the order visa, mastercard, amex, discover.
+# Recorded query results (scores, in units of chance), one per network in the order visa,
+# mastercard, amex, discover; keyed by signal.
 HEALTHY = {
-    "failure-ratio-delta": [0.001, 0.0, 0.002, 0.0],
-    "failure-excess-score": [0.4, -0.2, 0.9, 0.1],
-    "p99-vs-slo": [0.31, 0.29, 0.35, 0.3],
-    "p99-vs-stable": [1.02, 0.98, 1.05, 1.0],
+    "failures": [0.4, -0.2, 0.9, 0.1],
+    "approvals": [1.1, 0.3, -0.5, 0.0],
+    "latency": [0.8, 1.2, 0.5, 0.9],
 }
-INCIDENT = {  # Visa timeouts: 3% of its canary authorizations fail
-    **HEALTHY,
-    "failure-ratio-delta": [0.031, 0.0, 0.002, 0.0],
-    "failure-excess-score": [11.2, -0.2, 0.9, 0.1],
-}
+INCIDENT = {**HEALTHY, "failures": [11.2, -0.2, 0.9, 0.1]}  # Visa timeouts at the canary
 LOW_TRAFFIC = {name: [NAN, NAN, NAN, NAN] for name in HEALTHY}
 SCENARIOS = {"healthy": HEALTHY, "incident": INCIDENT, "low-traffic": LOW_TRAFFIC}
-SIGNALS = {"failures": "failure-ratio-delta", "latency": "p99-vs-slo"}
+VECTOR_SUFFIX = "-score"
 
 
-def per_network(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The template as the generated per-network one will be: `<network>-<signal>` metrics,
-    each one value, the same args and limits."""
+def vector(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The template reshaped the old way: one metric per signal (`failures-score`), each a
+    vector of per-network values without their labels, the same args and conditions."""
     out = json.loads(json.dumps(objects))
     template = next(o for o in out if o["kind"] == "AnalysisTemplate")
-    by_name = {m["name"]: m for m in template["spec"]["metrics"]}
     metrics = []
-    for network in NETWORKS:
-        for signal, source in SIGNALS.items():
-            metric = json.loads(json.dumps(by_name[source]))
-            limit = "max-failure-ratio-delta" if signal == "failures" else "slo-p99-seconds"
-            metric["name"] = f"{network}-{signal}"
-            metric["successCondition"] = (
-                f"len(result) == 1 && !isNaN(result[0]) && result[0] <= {{{{args.{limit}}}}}"
-            )
-            metric["failureCondition"] = (
-                f"len(result) == 1 && !isNaN(result[0]) && result[0] > {{{{args.{limit}}}}}"
-            )
-            metrics.append(metric)
+    for metric in template["spec"]["metrics"]:
+        network, _, signal = metric["name"].partition("-")
+        if network == NETWORKS[0]:
+            metrics.append({**metric, "name": signal + VECTOR_SUFFIX})
     template["spec"]["metrics"] = metrics
     return out
 
@@ -70,9 +57,9 @@ def recorded(values: dict[str, list[float]]) -> Callable[[MetricSpec, float], Me
     def measure(spec: MetricSpec, now: float) -> Measurement:
         network, _, signal = spec.name.partition("-")
         if network in NETWORKS:
-            result: list[float] = [values[SIGNALS[signal]][NETWORKS.index(network)]]
+            result: list[float] = [values[signal][NETWORKS.index(network)]]
         else:
-            result = values[spec.name]
+            result = values[spec.name.removesuffix(VECTOR_SUFFIX)]
         phase, message = evaluate_result(spec, result)
         return Measurement(phase, now, now, format_result(result), message, tuple(result))
 

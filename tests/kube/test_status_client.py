@@ -19,7 +19,7 @@ from paystream_ops.validate.schemas import SchemaValidator
 
 from .apiserver import ApiServer, User
 from .conftest import CONTEXT, REPO
-from .lab_runs import lab_run, per_network
+from .lab_runs import lab_run
 
 pytestmark = pytest.mark.integration  # a server on loopback, the pinned kustomize
 
@@ -65,7 +65,7 @@ def test_status_lists_through_the_client_and_names_the_failing_network(
 ) -> None:
     server, url = api
     load_cluster_state(
-        server, lab_run(per_network(prod_objects), "incident", tmp_path / "run"), crd_index
+        server, lab_run(prod_objects, "incident", tmp_path / "run"), crd_index
     )
     use_kubeconfig(url, {CONTEXT: "admin-token"})
     code, out, err = run_status(capsys, "--json")

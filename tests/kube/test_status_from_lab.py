@@ -19,7 +19,7 @@ from paystream_ops.status.render import render, to_json
 from paystream_ops.validate.crds import CrdIndex
 from rich.console import Console
 
-from .lab_runs import lab_run, per_network
+from .lab_runs import lab_run, vector
 
 pytestmark = pytest.mark.integration  # renders the prod overlay with the pinned kustomize
 
@@ -39,7 +39,7 @@ def test_lab_objects_are_valid_against_the_pinned_crds(
     scenario: str,
     shape: str,
 ) -> None:
-    objects = per_network(prod_objects) if shape == "per-network" else prod_objects
+    objects = vector(prod_objects) if shape == "vector" else prod_objects
     directory = lab_run(objects, scenario, tmp_path)
     assert schema_errors(directory, crd_index) == []
 
@@ -61,7 +61,7 @@ def test_schema_check_rejects_a_measurement_field_the_crd_does_not_have(
 def test_incident_names_the_failing_network_and_signal(
     prod_objects: list[dict[str, Any]], tmp_path: Path
 ) -> None:
-    view = lab_status(lab_run(per_network(prod_objects), "incident", tmp_path), "prod")
+    view = lab_status(lab_run(prod_objects, "incident", tmp_path), "prod")
     assert view.rollout.phase == "Degraded" and view.rollout.aborted
     assert view.rollout.canary_weight == 0
     assert view.rollout.step_index == 0 and view.rollout.step_text.startswith("aborted")
@@ -71,8 +71,8 @@ def test_incident_names_the_failing_network_and_signal(
     assert step.step == "1"  # the step it decided, though the Rollout's index went back to 0
     visa = next(m for m in step.metrics if m.name == "visa-failures")
     assert (visa.network, visa.signal) == ("visa", "failures")
-    assert visa.threshold is not None and visa.threshold.limit == 0.01
-    assert visa.threshold.arg == "max-failure-ratio-delta"
+    assert visa.threshold is not None and visa.threshold.limit == 4.61
+    assert visa.threshold.arg == "max-failures-score"
     assert [c.verdict for c in visa.checks] == ["over"]
     others = [m for m in step.metrics if m.network != "visa" and m.signal == "failures"]
     assert others and all(c.verdict == "ok" for m in others for c in m.checks)
@@ -84,20 +84,20 @@ def test_incident_names_the_failing_network_and_signal(
 def test_incident_with_vector_metrics_names_the_signal_and_shows_the_vector(
     prod_objects: list[dict[str, Any]], tmp_path: Path
 ) -> None:
-    view = lab_status(lab_run(prod_objects, "incident", tmp_path), "prod")
+    view = lab_status(lab_run(vector(prod_objects), "incident", tmp_path), "prod")
     step = next(r for r in view.runs if r.kind == "Step")
-    assert step.deciding == ("failure-excess-score",)
-    score = next(m for m in step.metrics if m.name == "failure-excess-score")
+    assert step.deciding == ("failures-score",)
+    score = next(m for m in step.metrics if m.name == "failures-score")
     assert score.network is None  # a vector's elements do not say their network
     assert score.last_value.startswith("[11.2,")
     assert [c.verdict for c in score.checks] == ["over", "ok", "ok", "ok"]
-    assert "failure-excess-score (vector)" in text_of(view)
+    assert "failures-score (vector)" in text_of(view)
 
 
 def test_healthy_run_is_promoted_and_every_value_passes(
     prod_objects: list[dict[str, Any]], tmp_path: Path
 ) -> None:
-    view = lab_status(lab_run(per_network(prod_objects), "healthy", tmp_path), "prod")
+    view = lab_status(lab_run(prod_objects, "healthy", tmp_path), "prod")
     assert view.rollout.phase == "Healthy"
     assert view.rollout.step_text == "fully promoted"
     assert view.rollout.canary_weight == 0  # the new ReplicaSet is stable now
@@ -139,7 +139,7 @@ def test_low_traffic_pause_says_what_it_waits_for(
 def test_status_command_prints_json_and_one_line_errors(
     prod_objects: list[dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    directory = lab_run(per_network(prod_objects), "incident", tmp_path / "run")
+    directory = lab_run(prod_objects, "incident", tmp_path / "run")
     assert main(["status", "--from-lab", str(directory), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["rollout"]["phase"] == "Degraded"
@@ -172,14 +172,14 @@ def test_watch_refreshes_in_place_as_the_run_goes_on(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    directory = lab_run(per_network(prod_objects), "incident", tmp_path, until=45.0)
+    directory = lab_run(prod_objects, "incident", tmp_path, until=20.0)
     assert lab_status(directory, "prod").rollout.phase == "Progressing"
     sleeps: list[float] = []
 
     def sleep(seconds: float) -> None:
         sleeps.append(seconds)
         if len(sleeps) == 1:  # the controller moves on between two refreshes
-            lab_run(per_network(prod_objects), "incident", tmp_path)
+            lab_run(prod_objects, "incident", tmp_path)
         else:
             raise KeyboardInterrupt
 

@@ -13,6 +13,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import go_template
 import pytest
 import yaml
 from paystream_ops.gitops.imageref import parse_image_ref
@@ -23,7 +24,8 @@ pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOW = REPO / ".github" / "workflows" / "revert-on-abort.yaml"
 ENVIRONMENTS = ("staging", "prod")
-EXPR = re.compile(r"\{\{\s*(.*?)\s*\}\}")
+# A payload value printed into the JSON body: it must go through toJson.
+VALUE = re.compile(r'^\s*"[a-z_]+": \{\{(.*?)\}\},?$')
 
 
 def workflow() -> dict[str, Any]:
@@ -37,31 +39,11 @@ def step(name_prefix: str) -> dict[str, Any]:
     return found
 
 
-def lookup(data: Any, dotted: str) -> Any:
-    for part in dotted.strip(".").split("."):
-        data = data.get(part) if isinstance(data, dict) else None
-    return data
-
-
-def evaluate(expr: str, ctx: dict[str, Any]) -> Any:
-    """The few Go-template forms the dispatch body uses, evaluated against a real object."""
-    expr, _, pipe = expr.partition("|")
-    expr = expr.strip()
-    assert pipe.strip() == "toJson", f"every value must go through toJson: {expr}"
-    if m := re.fullmatch(r'index (\.\S+) "([^"]+)"', expr):
-        return (lookup(ctx, m.group(1)) or {}).get(m.group(2))
-    if m := re.fullmatch(r"\(index (\.\S+) (\d+)\)(\.\S+)", expr):
-        return lookup(lookup(ctx, m.group(1))[int(m.group(2))], m.group(3))
-    if re.fullmatch(r"\.\S+", expr):
-        return lookup(ctx, expr)
-    raise AssertionError(f"unexpected template expression {expr!r}")
-
-
 def rendered(env: str) -> list[dict[str, Any]]:
     return render(REPO / "overlays" / env)
 
 
-def dispatch_body(env: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def dispatch_body(env: str, tmp_path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     objects = rendered(env)
     config = next(
         o
@@ -87,18 +69,55 @@ def dispatch_body(env: str) -> tuple[dict[str, Any], dict[str, Any]]:
     }
     template = yaml.safe_load(config["data"]["template.paystream-rollout-aborted"])
     body_template = template["webhook"]["github"]["body"]
-    body = EXPR.sub(lambda m: json.dumps(evaluate(m.group(1), {"rollout": rollout})), body_template)
+    for line in body_template.splitlines():
+        if match := VALUE.match(line):
+            assert match.group(1).strip().endswith("| toJson"), f"not through toJson: {line}"
+    source = tmp_path / "github-body.tmpl"
+    source.write_text(body_template)
+    runs = [
+        {
+            "metadata": {"name": "auth-service-5b9c7d8e1-7-1"},
+            "status": {
+                "metricResults": [
+                    {"name": "amex-failures", "phase": "Inconclusive"},
+                    {
+                        "name": "visa-failures",
+                        "phase": "Failed",
+                        "measurements": [{"phase": "Failed", "value": "[9.31]"}],
+                    },
+                ]
+            },
+        },
+        {
+            "metadata": {"name": "auth-service-5b9c7d8e1-7"},
+            "status": {
+                "metricResults": [
+                    {
+                        "name": "visa-failures",
+                        "phase": "Failed",
+                        "measurements": [{"phase": "Failed", "value": "[9.31]"}],
+                    }
+                ]
+            },
+        },
+    ]
+    body = go_template.render(source, {"rollout": rollout, "analysisRuns": runs}).decode()
+    assert not body.startswith(("render template failed", "parse template failed")), body
     return config, json.loads(body)
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_the_notification_sends_the_event_the_workflow_listens_for(env: str) -> None:
-    config, body = dispatch_body(env)
+def test_the_notification_sends_the_event_the_workflow_listens_for(
+    env: str, tmp_path: Path
+) -> None:
+    config, body = dispatch_body(env, tmp_path)
     assert body["event_type"] == workflow()[True]["repository_dispatch"]["types"][0]
     payload = body["client_payload"]
     assert len(payload) <= 10  # GitHub's limit on client_payload
     assert payload["environment"] == env
     assert '"failure"' in payload["message"]
+    # Each failed network-and-signal metric once, with its value; not the inconclusive one.
+    assert payload["failed_metrics"] == "visa-failures=[9.31]"
     used = set(re.findall(r"client_payload\.([a-z_]+)", WORKFLOW.read_text()))
     assert used <= set(payload), used - set(payload)
     # The image the Rollout runs is one `rollback --expect-image` accepts.
@@ -198,6 +217,7 @@ def test_the_pull_request_body_carries_the_abort_details_verbatim_but_inert(tmp_
                 "title": "revert(prod): roll back auth-service 1.4.1 -> 1.4.0",
                 "reverted": "f" * 40,
                 "message": "revert(prod): roll back\n\nThis reverts commit " + "f" * 40 + ".",
+                "verdicts": ["- Visa: failures, score 9.31 (visa-failures)"],
             }
         )
     )
@@ -219,6 +239,8 @@ def test_the_pull_request_body_carries_the_abort_details_verbatim_but_inert(tmp_
     assert code == 0, log
     body = (tmp_path / "body.md").read_text()
     assert "| message | `analysis  failed    $(whoami) <script>` |" in body
+    # The failed network and signal come first, before the table.
+    assert body.index("- Visa: failures, score 9.31 (visa-failures)") < body.index("| Field |")
     assert "This reverts commit " + "f" * 40 in body
     args = (tmp_path / "gh-args").read_text().splitlines()
     assert args[:2] == ["pr", "create"]

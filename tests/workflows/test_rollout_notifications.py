@@ -261,3 +261,37 @@ def test_the_routing_key_comes_from_that_environments_vault_path(env: str) -> No
     )
     keys = {d["secretKey"]: d["remoteRef"]["key"] for d in secret["spec"]["data"]}
     assert keys["pagerduty-routing-key"] == f"{env}/argo-rollouts/pagerduty-routing-key"
+
+
+def test_the_abort_summary_names_the_failed_metric_before_an_inconclusive_one(
+    tmp_path: Path,
+) -> None:
+    """With one metric per network and signal, a run that failed on Visa may also hold an
+    Inconclusive Amex metric: the page's first line names what failed."""
+    config, rollout = rendered("prod")
+    runs = [
+        {
+            "metadata": {"name": "auth-service-5b9c7d8e1-7-1"},
+            "status": {
+                "metricResults": [
+                    {
+                        "name": "amex-failures",
+                        "phase": "Inconclusive",
+                        "measurements": [{"phase": "Inconclusive", "value": "[NaN]"}],
+                    },
+                    {
+                        "name": "visa-approvals",
+                        "phase": "Failed",
+                        "measurements": [{"phase": "Failed", "value": "[7.2]"}],
+                    },
+                ]
+            },
+        }
+    ]
+    body = render_body(
+        template_body(config, "paystream-rollout-aborted", "pagerduty"),
+        variables(rollout, runs),
+        tmp_path,
+    )
+    summary = json.loads(body)["payload"]["summary"]
+    assert summary.endswith(": visa-approvals Failed [7.2]"), summary

@@ -28,6 +28,12 @@ def register(subparsers: Any) -> None:
         help="only revert if the change set this image (the one that aborted)",
     )
     parser.add_argument("--reason", help="a line for the commit body (e.g. the abort message)")
+    parser.add_argument(
+        "--failed-metrics",
+        metavar="NAME=VALUE;...",
+        help="the analysis metrics that failed, as the abort notification sends them "
+        "(visa-failures=[9.31]); written into the body as 'Visa: failures, score 9.31'",
+    )
     parser.add_argument("--repo", type=Path, default=Path.cwd(), help="the GitOps checkout")
     parser.add_argument("--branch", help="commit on this new branch instead of the current one")
     parser.add_argument("--push", action="store_true", help="push --branch to --remote")
@@ -38,6 +44,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from paystream_ops.freeze.gate import manual_sync_command, until
+    from paystream_ops.gitops.messages import verdict_lines
     from paystream_ops.gitops.rollback import rollback
 
     result = rollback(
@@ -46,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
         to=args.to,
         expect_image=args.expect_image,
         reason=args.reason,
+        failed_metrics=args.failed_metrics,
         branch=args.branch,
         push=args.push,
         remote=args.remote,
@@ -61,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
             "pushed": result.pushed,
             "title": result.title,
             "message": result.message,
+            "verdicts": verdict_lines(args.failed_metrics),
             "frozen": result.freeze.frozen if result.freeze else None,
             "manual_sync": (
                 manual_sync_command(result.freeze)

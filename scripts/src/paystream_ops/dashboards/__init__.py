@@ -2,6 +2,7 @@
 
 The SLO recording rules, the burn-rate alerts and the dashboard's error-budget panels share one
 spec (`slo.py`), so a window or a threshold changes in one place. `generate.py` writes the
-committed artifacts under `base/monitoring/`; `paystream-ops dashboards --check` fails when they
-are stale.
+committed artifacts under `base/monitoring/`, after the canary judge's AnalysisTemplate
+(`paystream_ops/judge/`, `base/analysis/`); `paystream-ops dashboards --check` fails when any
+of them is stale.
 """

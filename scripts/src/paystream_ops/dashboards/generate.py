@@ -15,6 +15,15 @@ from paystream_ops.dashboards.dashboard import dashboard_json
 from paystream_ops.dashboards.slo_rules import slo_prometheus_rule
 from paystream_ops.dashboards.yamlio import dump
 from paystream_ops.errors import UserError
+from paystream_ops.judge.template import (
+    TEMPLATE_PATH,
+    TRANSFORMER_PATH,
+    analysis_template,
+    per_signal,
+    template_header,
+    thresholds_transformer,
+    transformer_header,
+)
 from paystream_ops.render import K8sObject, object_key, render
 
 SLO_RULE_PATH = Path("base/monitoring/prometheusrule-auth-service-slo.yaml")
@@ -60,8 +69,17 @@ def missing_defaults(queries: Iterable[AnalysisQuery], defaults: Mapping[str, st
     return sorted(needed - set(defaults))
 
 
+def judge_artifacts() -> list[Artifact]:
+    """The AnalysisTemplate and its transformer, from the judge's definition (pure)."""
+    return [
+        Artifact(TEMPLATE_PATH, dump(analysis_template(), template_header())),
+        Artifact(TRANSFORMER_PATH, dump(thresholds_transformer(), transformer_header())),
+    ]
+
+
 def build_artifacts(analysis_objects: list[K8sObject], source: str) -> list[Artifact]:
-    queries = analysis_queries(analysis_objects)
+    """The monitoring artifacts; the dashboard draws one analysis panel per signal."""
+    queries = per_signal(analysis_queries(analysis_objects))
     if not queries:
         raise UserError(f"{source}: no AnalysisTemplate with a Prometheus query")
     defaults = arg_defaults(analysis_objects)
@@ -78,7 +96,15 @@ def build_artifacts(analysis_objects: list[K8sObject], source: str) -> list[Arti
 
 
 def artifacts_for(root: Path) -> list[Artifact]:
-    return build_artifacts(render(root / ANALYSIS_SOURCE), str(ANALYSIS_SOURCE))
+    """Every generated file. The dashboard reads the committed template as overlays/prod
+    renders it, so `write_all` writes the judge's files first."""
+    return judge_artifacts() + build_artifacts(render(root / ANALYSIS_SOURCE), str(ANALYSIS_SOURCE))
+
+
+def write_all(root: Path) -> list[Path]:
+    """Write the judge's files, then the monitoring files built from them."""
+    changed = write(root, judge_artifacts())
+    return changed + write(root, artifacts_for(root))
 
 
 def stale(root: Path, artifacts: Iterable[Artifact]) -> list[Path]:

@@ -25,8 +25,8 @@ CHART_CAPTION = (
 
 
 METRIC_NOTE = (
-    "Values are what the analysis conditions saw, over every network: ratios and scores as they "
-    "are, a latency (`p99-vs-slo`) in lab seconds (multiply by the time scale)."
+    "Values are what the analysis conditions saw: each metric's score (one network and signal, "
+    "in units of chance over stable; docs/analysis.md)."
 )
 
 

@@ -74,8 +74,28 @@ def break_glass_note(message: str, reason: str, app: str, frozen_until: str) -> 
     return f"{subject}\n\n{note}\n\n{rest.rstrip()}\n{TRAILER_BREAK_GLASS}: {reason}\n"
 
 
+def verdict_lines(failed_metrics: str | None) -> list[str]:
+    """The abort notification's `failed_metrics` ("visa-failures=[9.31]; ...") as one line per
+    metric a person reads ("- Visa: failures, score 9.31 (visa-failures)"); anything that is
+    not `name=value` is kept as written, never dropped."""
+    from paystream_ops.judge.verdict import describe_value
+
+    lines = []
+    for item in (failed_metrics or "").split(";"):
+        name, sep, value = item.strip().partition("=")
+        if not item.strip():
+            continue
+        lines.append(f"- {describe_value(name.strip(), value.strip()) if sep else item.strip()}")
+    return lines
+
+
 def revert_message(
-    env: str, reverted: str, old: ImageRef | None, new: ImageRef | None, reason: str | None
+    env: str,
+    reverted: str,
+    old: ImageRef | None,
+    new: ImageRef | None,
+    reason: str | None,
+    failed_metrics: str | None = None,
 ) -> str:
     """`old` is what runs now (the reverted change's target), `new` what the revert restores."""
     if old is not None and new is not None:
@@ -85,6 +105,13 @@ def revert_message(
     parts = [subject, "", f"This reverts commit {reverted}."]
     if reason:
         parts += ["", reason.strip()]
+    verdicts = verdict_lines(failed_metrics)
+    if verdicts:
+        parts += [
+            "",
+            "What failed (network: signal, score over stable; docs/analysis.md):",
+            *verdicts,
+        ]
     trailer_lines = [f"{TRAILER_ENV}: {env}", f"{TRAILER_REVERTS}: {reverted}"]
     if old is not None:
         trailer_lines.append(f"{TRAILER_FROM}: {old}")

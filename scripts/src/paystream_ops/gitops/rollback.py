@@ -93,6 +93,7 @@ def rollback(
     to: str | None = None,
     expect_image: str | None = None,
     reason: str | None = None,
+    failed_metrics: str | None = None,
     branch: str | None = None,
     push: bool = False,
     remote: str = "origin",
@@ -103,7 +104,7 @@ def rollback(
     git = Git(Git(repo).toplevel())
     head = git.rev("HEAD")
     change = choose_change(image_changes(git, env, head), env, to, expect)
-    message = revert_message(env, change.commit, change.new, change.old, reason)
+    message = revert_message(env, change.commit, change.new, change.old, reason, failed_metrics)
     if branch is None:
         if push:
             raise UserError("--push needs --branch: a rollback goes to review as a pull request")

@@ -48,7 +48,10 @@ def write_chart(result: LabResult, path: Path) -> bool:
                 color=_COLORS[role],
                 linewidth=_WIDTHS[role],
             )
-        ratio_ax.set_title(network)
+        failed = [
+            r.metric.split("-", 1)[1] for r in result.readings if r.metric.startswith(f"{network}-")
+        ]
+        ratio_ax.set_title(network + (f" ({', '.join(failed)} failed)" if failed else ""))
         for ax, floor in ((ratio_ax, 1.0), (p99_ax, 100.0)):
             ax.ticklabel_format(axis="y", useOffset=False, style="plain")
             values = [float(v) for line in ax.get_lines() for v in line.get_ydata()]
@@ -76,7 +79,8 @@ def write_chart(result: LabResult, path: Path) -> bool:
     fig.suptitle(
         f"{result.options.scenario.name}: {result.outcome.verdict} at "
         f"{result.outcome.at * scale:.0f}s ({result.outcome.decided_by}); "
-        f"canary vs stable, window = analysis window",
+        f"canary vs stable, window = analysis window"
+        + "".join(f"\n{r.sentence()}" for r in result.readings[:2]),
         fontsize=11,
     )
     fig.tight_layout()

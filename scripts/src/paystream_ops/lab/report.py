@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from paystream_ops.judge.verdict import headline
 from paystream_ops.lab.durations import format_seconds
 from paystream_ops.lab.rollout import Outcome, Verdict
 from paystream_ops.lab.runner import LabResult
@@ -57,6 +58,22 @@ def result_json(result: LabResult) -> dict[str, Any]:
         "decided_by_kind": result.decided_by_kind,
         "message": outcome.message,
         "deciding_metrics": list(outcome.deciding_metrics),
+        # Each deciding network-and-signal metric as a person reads it (docs/analysis.md).
+        "verdicts": [
+            {
+                "metric": r.metric,
+                "headline": headline(r.metric),
+                "value": r.value,
+                "bar": r.bar,
+                "canary_bad": r.canary_bad,
+                "canary_total": r.canary_total,
+                "stable_bad": r.stable_bad,
+                "stable_total": r.stable_total,
+                "boundary_seconds": r.boundary_seconds,
+                "sentence": r.sentence(),
+            }
+            for r in result.readings
+        ],
         "decided_at_seconds": _round(outcome.at * scale, 1),
         # A pause is held (pause_hold_seconds) with the background analysis running: when the
         # Rollout paused, and when the hold ended (the verdict above, or still paused).
@@ -158,6 +175,8 @@ def markdown(result: LabResult, chart_name: str | None) -> str:
         f"**Verdict: {data['verdict']}** ({mark}), decided by {result.outcome.decided_by}"
         + (f": {result.outcome.message}" if result.outcome.message else "."),
         "",
+        *(f"- **{r.sentence()}**" for r in result.readings),
+        *([""] if result.readings else []),
         "| figure (real-time equivalent) | value |",
         "|---|---|",
         f"| overlay | `{result.options.overlay}` |",
@@ -283,6 +302,8 @@ def print_summary(result: LabResult, console: Console) -> None:
     pause = pause_text(result.outcome, result.time_scale)
     if pause:
         table.add_row("pause", pause)
+    for reading in result.readings:
+        table.add_row("why", reading.sentence())
     table.add_row(
         "decision after first canary traffic",
         f"{_fmt_seconds(result.decision_after_first_traffic_seconds)} "

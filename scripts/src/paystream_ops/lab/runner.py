@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 import httpx
 from paystream_ops.errors import UserError
+from paystream_ops.judge.verdict import Reading
 from paystream_ops.lab.accounting import (
     Cost,
     RateReport,
@@ -39,8 +40,10 @@ from paystream_ops.lab.manifests import (
     pod_template_hash,
     read_manifests,
 )
+from paystream_ops.lab.phases import Phase
 from paystream_ops.lab.progress import Progress, Status
 from paystream_ops.lab.provider import prometheus_measure
+from paystream_ops.lab.readings import read_verdicts
 from paystream_ops.lab.rollout import Event, Outcome, RolloutMachine, Verdict
 from paystream_ops.lab.scenario import Release, Scenario, faults_json
 from paystream_ops.lab.targets import PodTarget, ScrapePlan, prometheus_config, scrape_job
@@ -120,6 +123,8 @@ class LabResult:
     deciding_interval_seconds: float | None  # lab seconds
     wall_seconds: float
     step_changes: list[tuple[float, str]] = field(default_factory=list)
+    # The counts behind each deciding network-and-signal metric (paystream_ops/judge/).
+    readings: list[Reading] = field(default_factory=list)
 
     @property
     def time_scale(self) -> float:
@@ -310,6 +315,7 @@ class _Rollout:
     ready_since: float | None = None
     next_ready: float = 0.0
     next_chart: float = 0.0
+    readings: list[Reading] = field(default_factory=list)
 
 
 class Lab:
@@ -573,7 +579,45 @@ class Lab:
             self._chart_points(live.client, live.prometheus, rollout.window, live.clock() - started)
         )
         assert machine.outcome is not None
+        rollout.readings = read_verdicts(
+            live.client,
+            live.prometheus.base_url,
+            self._deciding_values(machine),
+            self._reading_args(rollout.window),
+            self.scale,
+        )
         return rollout
+
+    def _deciding_values(self, machine: RolloutMachine) -> list[tuple[str, str]]:
+        """Each deciding metric with the value of its last Failed measurement (else its last)."""
+        assert machine.outcome is not None
+        failed: dict[str, str] = {}
+        last: dict[str, str] = {}
+        for _, run in machine.runs:
+            for name, result in run.results.items():
+                if name not in machine.outcome.deciding_metrics or not result.measurements:
+                    continue
+                last.setdefault(name, result.measurements[-1].value)
+                for m in result.measurements:
+                    if m.phase is Phase.FAILED:
+                        failed.setdefault(name, m.value)
+        return sorted({**last, **failed}.items())
+
+    def _reading_args(self, window: str) -> dict[str, str]:
+        values: dict[str, str] = {}
+        for template in self.manifests.templates.values():
+            for arg in (template.get("spec") or {}).get("args") or []:
+                if isinstance(arg.get("value"), str):
+                    values.setdefault(str(arg["name"]), arg["value"])
+        values.update(
+            {
+                "namespace": self.manifests.namespace,
+                "canary-hash": self.canary_hash,
+                "stable-hash": self.stable_hash,
+                "window": window,
+            }
+        )
+        return values
 
     def _tick(self, live: _Live, rollout: _Rollout, measure: Measure, now: float) -> None:
         """One pass of the loop: readiness, the machine, the traffic weight, events, chart."""
@@ -650,6 +694,7 @@ class Lab:
             deciding_interval_seconds=self._deciding_interval(machine),
             wall_seconds=time.monotonic() - started_wall,
             step_changes=rollout.step_changes,
+            readings=rollout.readings,
         )
 
     def _update_status(

@@ -27,6 +27,8 @@ NAME = "analysis-guards"
 _KINDS = ("AnalysisTemplate", "ClusterAnalysisTemplate")
 _PLACEHOLDER_HASH = "0123456789"
 _RULE_ERROR = re.compile(r'rule (\d+), "([^"]*)": (.*)')
+_MIN_COUNT = re.compile(r"\{\{\s*args\.min-[\w-]*requests\s*\}\}")
+_ONE_NETWORK = re.compile(r'network="([a-z]+)"')
 
 
 def check(ctx: TargetContext) -> Iterator[Problem]:
@@ -42,6 +44,7 @@ def check(ctx: TargetContext) -> Iterator[Problem]:
             query = dig(metric, "provider", "prometheus", "query")
             if isinstance(query, str):
                 yield from _query(ctx, template, where, query)
+                yield from _verdict(ctx, template, where, str(metric.get("name", "")), query)
                 filled = fill_args(query, defaults)
                 queries.append((template, where, filled))
     yield from _parse(ctx, queries)
@@ -100,6 +103,31 @@ def _query(ctx: TargetContext, template: K8sObject, where: str, query: str) -> I
             "does not keep the "
             "network label (sum by (network ...)): a failure on one card network "
             "drowns in the others",
+            NAME,
+        )
+
+
+def _verdict(
+    ctx: TargetContext, template: K8sObject, where: str, name: str, query: str
+) -> Iterator[Problem]:
+    if "paystream_auth_" not in query:
+        return
+    if not _MIN_COUNT.search(query):
+        yield ctx.problem(
+            template,
+            f"{where}.provider.prometheus.query",
+            "has no min-count arg ({{args.min-requests}}): a network the canary served a "
+            "handful of times would pass or fail instead of reading NaN (inconclusive)",
+            NAME,
+        )
+    networks = set(_ONE_NETWORK.findall(query))
+    if len(networks) == 1 and not name.startswith(f"{next(iter(networks))}-"):
+        network = next(iter(networks))
+        yield ctx.problem(
+            template,
+            f"{where}.name",
+            f"judges network {network} but does not say so: name it {network}-<signal> so a "
+            "failed verdict names the network",
             NAME,
         )
 

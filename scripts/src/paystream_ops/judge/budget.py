@@ -1,0 +1,55 @@
+"""Every threshold of the analysis, derived from one stated false-abort rate (pure).
+
+A healthy release is falsely aborted when any one comparison of any measurement crosses its
+bar. The stated budget is split evenly over the signals; each signal's share over the networks,
+the measurements of one rollout and the comparisons one measurement of that signal makes
+(latency compares one per histogram boundary and keeps the largest). The one-sided normal
+quantile of what is left per comparison is the bar (Bonferroni: correlated comparisons only
+make the real rate lower). see docs/decisions/0062-thresholds-from-a-false-abort-budget.md
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from statistics import NormalDist
+
+from paystream_auth.networks import NETWORKS
+
+# At most one false abort in this many healthy releases.
+ROLLOUTS_PER_FALSE_ABORT = 1000
+# Measurements of each metric in one rollout: two step analyses of `count` 5, and the background
+# analysis every 30 s for up to 15 minutes (a paused canary included).
+MEASUREMENTS_PER_ROLLOUT = 2 * 5 + 30
+# The histogram boundaries (seconds, as the service's `le` labels spell them) the latency signal
+# compares canary with stable at. Below 30 ms the lab's compressed latencies meet scheduler
+# jitter; 2.5 s is the SLO. Spelled as Prometheus keeps them (no integer: "1.0" vs "1").
+LATENCY_BOUNDARIES = ("0.03", "0.05", "0.1", "0.25", "0.5", "1.5", "2.5")
+
+
+@dataclass(frozen=True)
+class Bar:
+    signal: str
+    comparisons_per_measurement: int  # per network
+    alpha: float  # false-abort probability of one comparison
+    score: float  # the bar: the one-sided normal quantile of 1 - alpha, rounded up
+
+    @property
+    def value(self) -> str:
+        return f"{self.score:.2f}"
+
+
+def comparisons(signal: str) -> int:
+    return len(LATENCY_BOUNDARIES) if signal == "latency" else 1
+
+
+def derive(signals: tuple[str, ...]) -> dict[str, Bar]:
+    """The bar of each signal; the budget is shared evenly between `signals`."""
+    per_rollout = 1 / ROLLOUTS_PER_FALSE_ABORT
+    bars: dict[str, Bar] = {}
+    for signal in signals:
+        k = comparisons(signal)
+        alpha = per_rollout / (len(signals) * len(NETWORKS) * MEASUREMENTS_PER_ROLLOUT * k)
+        score = math.ceil(NormalDist().inv_cdf(1 - alpha) * 100) / 100
+        bars[signal] = Bar(signal, k, alpha, score)
+    return bars

@@ -1,0 +1,177 @@
+"""What each signal compares, canary against stable, as PromQL (pure).
+
+Every signal is one score per network: the canary's count of bad events beyond what stable's
+ratio predicts, over the spread that number has between two identical versions (a two-sample
+test on the pooled ratio, `+ 1` so a handful against none is not "infinitely" significant):
+
+    S = (Xc - Nc * Xs / Ns) / sqrt(Nc * (Xc + Xs) / (Nc + Ns) * (1 + Nc / Ns) + 1)
+
+- failures: X = failure outcomes (`paystream_auth.networks.FAILURE_OUTCOMES`), N = every
+  outcome but `invalid`;
+- approvals: X = declines, N = answers (approved + declined): a false-decline release;
+- latency: X = requests slower than a histogram boundary, N = every request; the largest score
+  over `budget.LATENCY_BOUNDARIES`, so a whole-network slowdown shows at the lowest boundary and
+  a slow tail at a higher one.
+
+Below the minimum count a network reads NaN (inconclusive) unless its score is already over
+the bar: overwhelming evidence fails at any count. see docs/decisions/0061-decide-on-evidence.md
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from paystream_auth.networks import FAILURE_OUTCOMES, OUTCOMES
+
+from paystream_ops.judge.budget import LATENCY_BOUNDARIES
+
+REQUESTS = "paystream_auth_requests_total"
+BUCKET = "paystream_auth_request_duration_seconds_bucket"
+DURATION_COUNT = "paystream_auth_request_duration_seconds_count"
+APPROVED, DECLINED, INVALID = "approved", "declined", "invalid"
+assert {APPROVED, DECLINED, INVALID} <= set(OUTCOMES)
+
+
+@dataclass(frozen=True)
+class Signal:
+    name: str  # the metric name's second half: `visa-<name>`
+    title: str  # how a person reads it: "Visa: <title>"
+    threshold_arg: str
+    min_count_arg: str
+    unit: str  # what X / N is, for the report's rates
+
+    def query(self, network: str) -> str:
+        return QUERIES[self.name](network, self)
+
+
+SIGNALS: tuple[Signal, ...] = (
+    Signal("failures", "failures", "max-failures-score", "min-requests", "failed"),
+    Signal("approvals", "declines", "max-approvals-score", "min-requests", "declined"),
+    Signal("latency", "latency", "max-latency-score", "min-latency-requests", "slower"),
+)
+
+
+def failure_regex() -> str:
+    return "|".join(sorted(FAILURE_OUTCOMES))
+
+
+def _selector(role: str, network: str, extra: str = "") -> str:
+    """`network` is a name (one network) or "" (every known one, for the dashboard)."""
+    where = f'network="{network}"' if network else 'network!="unknown"'
+    return (
+        f'job="auth-service", namespace="{{{{args.namespace}}}}", '
+        f'rollouts_pod_template_hash="{{{{args.{role}-hash}}}}", {where}{extra}'
+    )
+
+
+def _sum(metric: str, role: str, network: str, extra: str = "", by: str = "network") -> str:
+    selector = _selector(role, network, extra)
+    return f"sum by ({by}) (increase({metric}{{{selector}}}[{{{{args.window}}}}]))"
+
+
+def _indent(text: str, spaces: int = 2) -> str:
+    return "\n".join(" " * spaces + line if line else line for line in text.splitlines())
+
+
+def _group(text: str) -> str:
+    return f"(\n{_indent(text)}\n)"
+
+
+def _lines(*parts: str) -> str:
+    return "\n".join(parts)
+
+
+def score(xc: str, nc: str, xs: str, ns: str) -> str:
+    """The two-sample score of the module docstring, over four PromQL operands."""
+    excess = _lines(xc, "-", nc, "*", xs, "/", ns)
+    spread = _lines(
+        nc,
+        "*",
+        _group(_lines(xc, "+", xs)),
+        "/",
+        _group(_lines(nc, "+", ns)),
+        "*",
+        _group(_lines("1", "+", nc, "/", ns)),
+        "+ 1",
+    )
+    return _lines(_group(excess), "/", "sqrt" + _group(spread))
+
+
+def decided(value: str, count: str, signal: Signal) -> str:
+    """The score where the canary saw enough, or where it is over the bar; NaN otherwise."""
+    enough = _group(f"{count} >= {{{{args.{signal.min_count_arg}}}}}")
+    return _lines(
+        _group(value),
+        "  and on (network)",
+        _indent(enough),
+        "or on (network)",
+        _indent(_group(value)) + f" > {{{{args.{signal.threshold_arg}}}}}",
+        "or on (network)",
+        _indent(_group(f"{count} * NaN")),
+    )
+
+
+def _ratio_operands(network: str, bad: str, total: str) -> tuple[str, str, str, str]:
+    """X and N for canary and stable; `or 0 * N`: a network without a bad series yet reads 0."""
+
+    def side(role: str) -> tuple[str, str]:
+        n = _sum(REQUESTS, role, network, total)
+        x = _group(_lines(_sum(REQUESTS, role, network, bad), "or", f"0 * {n}"))
+        return x, n
+
+    (xc, nc), (xs, ns) = side("canary"), side("stable")
+    return xc, nc, xs, ns
+
+
+def _failures(network: str, signal: Signal) -> str:
+    xc, nc, xs, ns = _ratio_operands(
+        network, f', outcome=~"{failure_regex()}"', f', outcome!="{INVALID}"'
+    )
+    return decided(score(xc, nc, xs, ns), nc, signal)
+
+
+def _approvals(network: str, signal: Signal) -> str:
+    xc, nc, xs, ns = _ratio_operands(
+        network, f', outcome="{DECLINED}"', f', outcome=~"{APPROVED}|{DECLINED}"'
+    )
+    return decided(score(xc, nc, xs, ns), nc, signal)
+
+
+def _latency(network: str, signal: Signal) -> str:
+    boundaries = "|".join(LATENCY_BOUNDARIES)
+
+    def side(role: str) -> tuple[str, str]:
+        under = _sum(BUCKET, role, network, f', le=~"{boundaries}"', by="network, le")
+        total = _sum(DURATION_COUNT, role, network)
+        # N per (network, le): the network's total copied onto each boundary's labels.
+        n = _group(_lines(f"0 * {under}", "+ on (network) group_left", total))
+        return _group(_lines(n, "-", under)), n
+
+    (xc, nc), (xs, ns) = side("canary"), side("stable")
+    worst = f"max by (network) {_group(score(xc, nc, xs, ns))}"
+    return decided(worst, _sum(DURATION_COUNT, "canary", network), signal)
+
+
+QUERIES = {"failures": _failures, "approvals": _approvals, "latency": _latency}
+
+
+def count_queries(signal: str, network: str) -> dict[str, str]:
+    """The counts a signal compares, per role, for a person to read beside the score:
+    `<role>-bad` and `<role>-total`; latency gives `<role>-under` per boundary (by `le`)."""
+    out: dict[str, str] = {}
+    for role in ("canary", "stable"):
+        if signal == "latency":
+            boundaries = "|".join(LATENCY_BOUNDARIES)
+            out[f"{role}-under"] = _sum(
+                BUCKET, role, network, f', le=~"{boundaries}"', by="network, le"
+            )
+            out[f"{role}-total"] = _sum(DURATION_COUNT, role, network)
+            continue
+        bad, total = (
+            (f', outcome=~"{failure_regex()}"', f', outcome!="{INVALID}"')
+            if signal == "failures"
+            else (f', outcome="{DECLINED}"', f', outcome=~"{APPROVED}|{DECLINED}"')
+        )
+        out[f"{role}-bad"] = _sum(REQUESTS, role, network, bad)
+        out[f"{role}-total"] = _sum(REQUESTS, role, network, total)
+    return out

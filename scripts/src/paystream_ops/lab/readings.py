@@ -1,0 +1,87 @@
+"""The counts behind each deciding verdict, read from the lab's Prometheus when the run ends.
+
+Argo Rollouts keeps a score per metric; the lab has the Prometheus the analysis read, so its
+report puts the rates beside the score: "Visa: failures 2.7% (34 of 1,250) against stable's
+0.06%". The queries are the judge's own count queries (paystream_ops/judge/signals.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import httpx
+from paystream_ops.dashboards.analysis import fill_args
+from paystream_ops.judge.signals import SIGNALS, count_queries
+from paystream_ops.judge.verdict import Reading, latency_reading, named
+
+_BARS = {s.name: s.threshold_arg for s in SIGNALS}
+
+
+Sample = tuple[dict[str, str], float]
+
+
+def _query(client: httpx.Client, base_url: str, query: str) -> list[Sample]:
+    """The samples of an instant query; none if Prometheus does not answer (a report only)."""
+    try:
+        body = client.get(f"{base_url}/api/v1/query", params={"query": query}, timeout=5.0).json()
+        result = (body.get("data") or {}).get("result") or []
+        return [(dict(s["metric"]), float(s["value"][1])) for s in result]
+    except (httpx.HTTPError, ValueError, KeyError, TypeError, IndexError):
+        return []
+
+
+def _value(samples: list[Sample]) -> float:
+    return sum(value for _, value in samples)
+
+
+def read_verdicts(
+    client: httpx.Client,
+    base_url: str,
+    metrics: Sequence[tuple[str, str]],
+    args: Mapping[str, str],
+    scale: float,
+) -> list[Reading]:
+    """`metrics`: (name, last value) of each deciding metric; `args`: the run's arg values."""
+    readings: list[Reading] = []
+    for metric, value in metrics:
+        parts = named(metric)
+        if parts is None:
+            continue
+        network, signal = parts
+        queries = {
+            k: fill_args(q, args, where=metric) for k, q in count_queries(signal, network).items()
+        }
+        bar = args.get(_BARS[signal])
+        if signal == "latency":
+            under: dict[str, list[float]] = {}
+            for i, role in enumerate(("canary", "stable")):
+                for labels, count in _query(client, base_url, queries[f"{role}-under"]):
+                    under.setdefault(labels.get("le", "?"), [0.0, 0.0])[i] = count
+            totals = [
+                _value(_query(client, base_url, queries[f"{r}-total"]))
+                for r in ("canary", "stable")
+            ]
+            readings.append(
+                latency_reading(
+                    metric,
+                    value,
+                    bar,
+                    {le: (c, s) for le, (c, s) in under.items()},
+                    (totals[0], totals[1]),
+                    scale,
+                )
+            )
+            continue
+        counts = {k: _value(_query(client, base_url, q)) for k, q in queries.items()}
+        readings.append(
+            Reading(
+                metric,
+                value,
+                bar,
+                counts["canary-bad"],
+                counts["canary-total"],
+                counts["stable-bad"],
+                counts["stable-total"],
+            )
+        )
+    return readings
