@@ -118,6 +118,20 @@ def test_error_burst_on_one_network_is_aborted_on_its_failures(
     assert amex.canary_failures > amex.expected_canary_failures + 5
 
 
+def test_a_canary_that_throws_on_one_network_is_aborted_on_its_failures(
+    prod_objects: list[dict[str, Any]],
+) -> None:
+    """4% of Visa answered 500 `unexpected_error`: a failure outcome, so the failure metrics
+    abort it (before decision 0070 this release passed every analysis)."""
+    result = run_scenario("exception-burst", prod_objects)
+    assert result.verdict is Verdict.ABORTED, result.outcome
+    # A failure metric decided (whatever the analysis names it: `failure-*`, `visa-failures`).
+    assert any("fail" in name for name in result.outcome.deciding_metrics), result.outcome
+    visa = next(n for n in result.cost.per_network if n.network == "visa")
+    assert visa.canary_failures > visa.expected_canary_failures + 5
+    assert result.cost.affected_failures > 0
+
+
 def test_canary_that_never_starts_is_aborted_by_the_progress_deadline(
     prod_objects: list[dict[str, Any]],
 ) -> None:
