@@ -205,3 +205,36 @@ def test_the_failure_set_is_a_subset_of_the_outcomes_and_excludes_answers() -> N
     assert {"unexpected_error", "idempotency_unavailable"} <= set(FAILURE_OUTCOMES)
     assert not {"approved", "declined", "invalid"} & set(FAILURE_OUTCOMES)
     assert "unknown" in METRIC_NETWORKS  # an exception before the network is known
+
+
+def test_a_bug_before_the_service_runs_is_counted_on_network_unknown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the ASGI app: the handler's own code throws (here: reading the body), the answer
+    is a 500 problem that names nothing, and the request still counts once."""
+    import secrets as token
+
+    from litestar.testing import TestClient
+    from paystream_auth import handlers
+    from paystream_auth.app import create_app, runtime_of_app
+
+    for name in ("admin-token", "processor-api-key"):
+        (tmp_path / name).write_text(token.token_urlsafe(24))
+
+    async def broken_read(*args: object) -> bytes:
+        raise RuntimeError(f"card {VISA} leaked into an exception")
+
+    monkeypatch.setattr(handlers.authorize, "read_body", broken_read)
+    app = create_app({"PAYSTREAM_SECRETS_DIR": str(tmp_path), "PAYSTREAM_LATENCY_SCALE": "0"})
+    headers = {"content-type": "application/json"}
+    with TestClient(app) as client:
+        broken = client.post("/v1/authorize", content=request_body(VISA), headers=headers)
+        refused = client.post("/v1/authorize", content=b"{}", headers={"content-type": "text/x"})
+        runtime = runtime_of_app(app)
+        counted = outcomes(runtime)
+    assert broken.status_code == 500
+    assert broken.headers["content-type"] == "application/problem+json"
+    assert broken.json()["detail"] == "an unexpected error occurred"
+    assert VISA not in broken.text and "leaked" not in broken.text
+    assert refused.status_code == 415
+    assert counted == {("unknown", "unexpected_error"): 1, ("unknown", "invalid"): 1}
