@@ -80,10 +80,11 @@ def test_incident_aborts_at_the_first_analysis_with_a_handful_affected(tmp_path:
 
 
 def within_chance(cost: Cost) -> bool:
-    """Affected transactions a canary identical to stable can score by chance: the clipped
-    per-network noise of the everyday baseline, a few standard deviations at most."""
+    """Failures a canary identical to stable can score by chance (the failures part of the
+    affected count): the clipped per-network noise of the everyday baseline, a few standard
+    deviations at most."""
     expected = sum(n.expected_canary_failures for n in cost.per_network)
-    return cost.affected_transactions <= 3 * math.sqrt(expected) + 3
+    return cost.affected_failures <= 3 * math.sqrt(expected) + 3
 
 
 def test_healthy_release_is_promoted_through_every_step(prod_objects: list[dict[str, Any]]) -> None:
