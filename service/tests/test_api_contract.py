@@ -245,6 +245,11 @@ def audit_actions(log_path: Path) -> list[str]:
         ('{"visa": {"timeout": 0.1}}', 422, "visa"),
         ('{"visa": {"decline_rate": 0}, "visa": {"decline_rate": 1}}', 400, "visa"),
         ('{"visa": {"timeout_rate": 3}}', 422, "visa.timeout_rate"),
+        ('{"visa": {"exception_rate": 1.5}}', 422, "visa.exception_rate"),
+        ('{"visa": {"exception_rate": -0.1}}', 422, "visa.exception_rate"),
+        ('{"visa": {"exception_rate": "x"}}', 422, "visa.exception_rate"),
+        ('{"visa": {"exception_rate": 0.1, "exception_rate": 0.2}}', 400, "exception_rate"),
+        ('{"visa": {"exception_rates": 0.1}}', 422, "visa"),
         ("{", 422, "body"),
     ],
 )
@@ -257,6 +262,32 @@ def test_admin_refuses_a_bad_profile_naming_the_field(
         headers={**admin(service), "content-type": "application/json"},
     )
     assert_problem(response, status, field)
+
+
+def test_an_exception_fault_is_a_500_problem_counted_as_unexpected_error(
+    client: httpx.Client, service: ServiceProcess
+) -> None:
+    headers = {**admin(service), "content-type": "application/json"}
+    put = client.put(
+        "/admin/faults", content=json.dumps({"visa": {"exception_rate": 1.0}}), headers=headers
+    )
+    assert put.status_code == 200
+    assert put.json()["active"] == {"visa": {"exception_rate": 1.0}}
+    before = client.get("/metrics").content
+    try:
+        response = post(client, body(VISA), **{"idempotency-key": "exc-1"})
+        healthy = post(client, body(MASTERCARD))
+    finally:
+        client.delete("/admin/faults", headers=headers)
+    problem = assert_problem(response, 500)
+    assert problem["type"] == "urn:paystream:problem:internal-error"
+    assert problem["detail"] == "an unexpected error occurred"
+    assert "Injected" not in response.text and VISA not in response.text
+    assert healthy.status_code == 200  # the startup profile is replaced, only visa throws
+    after = client.get("/metrics").content
+    assert count(after, "visa", "unexpected_error") - count(before, "visa", "unexpected_error") == 1
+    # The key was released: the retry, without the fault, authorizes.
+    assert post(client, body(VISA), **{"idempotency-key": "exc-1"}).status_code == 200
 
 
 def test_admin_refuses_a_non_json_body(client: httpx.Client, service: ServiceProcess) -> None:

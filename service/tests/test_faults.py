@@ -28,6 +28,11 @@ def test_a_tail_latency_pair_parses() -> None:
     assert profile.visa == NetworkFaults(slow_rate=0.02, slow_latency_ms=1500)
 
 
+def test_an_exception_rate_parses() -> None:
+    profile = parse_profile(b'{"visa": {"exception_rate": 0.03, "error_rate": 0.01}}')
+    assert profile.visa == NetworkFaults(exception_rate=0.03, error_rate=0.01)
+
+
 def test_an_empty_object_is_no_faults() -> None:
     assert parse_profile(b"{}").is_empty()
 
@@ -48,6 +53,12 @@ def test_an_empty_object_is_no_faults() -> None:
         ('{"amex": {"added_latency_ms": -1}}', "amex.added_latency_ms: expected ms", None),
         ('{"amex": {"added_latency_ms": 1e9}}', "amex.added_latency_ms: expected ms", None),
         ('{"visa": {"timeout_rate": 0.6, "error_rate": 0.6}}', "must not exceed 1", None),
+        ('{"visa": {"exception_rate": 1.01}}', "visa.exception_rate: expected a fraction", None),
+        ('{"visa": {"exception_rate": -0.01}}', "visa.exception_rate: expected a fraction", None),
+        ('{"visa": {"exception_rate": "0.1"}}', "visa.exception_rate: expected a number", None),
+        ('{"visa": {"exception_rate": null}}', "visa.exception_rate: expected a number", None),
+        ('{"visa": {"exception_rate": 0.5, "timeout_rate": 0.6}}', "must not exceed 1", None),
+        ('{"visa": {"exception": 0.1}}', "visa: unknown field (expected added_latency_ms", "visa"),
         ('{"visa": {"slow_rate": 0.1}}', "slow_latency_ms: required", None),
         ('{"visa": 0.1}', "visa: expected an object", "visa"),
         ("[1]", "expected a JSON object", None),

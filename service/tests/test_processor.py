@@ -30,7 +30,7 @@ def share(items: list[CallPlan], kind: str) -> float:
 def test_default_declines_are_about_six_percent_and_nothing_fails() -> None:
     result = plans(None)
     assert abs(share(result, "decline") - DEFAULT_DECLINE_RATE) < 0.01
-    assert share(result, "hang") == share(result, "error") == 0.0
+    assert share(result, "hang") == share(result, "error") == share(result, "raise") == 0.0
 
 
 def test_default_latency_is_a_few_to_tens_of_milliseconds() -> None:
@@ -45,6 +45,16 @@ def test_fault_rates_are_respected() -> None:
     assert abs(share(result, "error") - 0.05) < 0.008
     answered = [plan for plan in result if plan.kind in ("approve", "decline")]
     assert abs(share(answered, "decline") - 0.5) < 0.02
+
+
+def test_exception_rate_is_respected_and_leaves_other_draws_unchanged() -> None:
+    result = plans(NetworkFaults(timeout_rate=0.03, exception_rate=0.04))
+    assert abs(share(result, "raise") - 0.04) < 0.007
+    assert abs(share(result, "hang") - 0.03) < 0.006
+    # No exception fault: the same seed draws exactly the plans it drew before the fault existed.
+    assert plans(NetworkFaults(timeout_rate=0.03)) == plans(
+        NetworkFaults(timeout_rate=0.03, exception_rate=0.0)
+    )
 
 
 def test_slow_rate_adds_its_latency_to_that_fraction_only() -> None:

@@ -64,9 +64,7 @@ def test_status_lists_through_the_client_and_names_the_failing_network(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     server, url = api
-    load_cluster_state(
-        server, lab_run(prod_objects, "incident", tmp_path / "run"), crd_index
-    )
+    load_cluster_state(server, lab_run(prod_objects, "incident", tmp_path / "run"), crd_index)
     use_kubeconfig(url, {CONTEXT: "admin-token"})
     code, out, err = run_status(capsys, "--json")
     assert code == 0, err

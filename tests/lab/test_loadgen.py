@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from paystream_ops.lab.accounting import Sample
-from paystream_ops.lab.loadgen import NETWORKS
+from paystream_ops.lab.loadgen import NETWORKS, TARGETS
 from paystream_ops.lab.traffic import TrafficGenerator, wait_for_samples
 from paystream_ops.processes import free_port
 
@@ -70,8 +70,23 @@ def _totals(sample: Sample, target: str) -> dict[str, dict[str, int]]:
     return {n: {c: sample.count(target, n, c) for c in ("ok", "fail", "invalid")} for n in NETWORKS}
 
 
+def _flags(sample: Sample, target: str, network: str) -> tuple[int, int, int]:
+    """(answers, declined, slow) of one target and network."""
+    count = sample.count
+    return (
+        count(target, network, "ok"),
+        count(target, network, "declined"),
+        count(target, network, "slow"),
+    )
+
+
 def _run(
-    stable: int, canary: int, weight: float, seconds: float, rate: float = 2000
+    stable: int,
+    canary: int,
+    weight: float,
+    seconds: float,
+    rate: float = 2000,
+    slow_seconds: float = 2.5,
 ) -> list[Sample]:
     generator = TrafficGenerator(
         stable=("127.0.0.1", stable),
@@ -81,6 +96,7 @@ def _run(
         seed=7,
         timeout_seconds=2.0,
         t0=time.monotonic(),
+        slow_seconds=slow_seconds,
     )
     with generator:
         wait_for_samples(generator)
@@ -107,14 +123,23 @@ def test_traffic_splits_by_weight_and_follows_the_card_mix(fake_servers: tuple[i
         assert role["amex"]["fail"] > 0 and role["amex"]["ok"] == 0
         assert role["discover"]["invalid"] > 0 and role["discover"]["fail"] == 0
         assert role["visa"]["ok"] > 0 and role["visa"]["fail"] == 0
+    # Declines and slow answers are counted among the 2xx answers: Mastercard always declines,
+    # Visa never; nothing takes 2.5 s.
+    for target in TARGETS:
+        answers, declined, slow = _flags(final, target, "mastercard")
+        assert declined == answers > 0 and slow == 0
+        assert _flags(final, target, "visa")[1:] == (0, 0)
 
 
 def test_the_generator_keeps_an_open_loop_rate(fake_servers: tuple[int, int]) -> None:
-    samples = _run(*fake_servers, weight=0, seconds=2.0, rate=3000)
+    # A zero SLO: every answer is slower than it, so every answer counts as slow.
+    samples = _run(*fake_servers, weight=0, seconds=2.0, rate=3000, slow_seconds=0.0)
     first, last = samples[0], samples[-1]
     achieved = (last.issued - first.issued) / (last.at - first.at)
     assert achieved == pytest.approx(3000, rel=0.05)
     assert _totals(last, "canary")["visa"] == {"ok": 0, "fail": 0, "invalid": 0}
+    answers, _, slow = _flags(last, "stable", "visa")
+    assert slow == answers > 0
 
 
 def test_a_canary_nobody_listens_on_counts_as_failures(fake_servers: tuple[int, int]) -> None:

@@ -117,10 +117,11 @@ def test_incident_aborts_at_the_first_analysis_with_a_handful_affected(
 
 
 def within_chance(cost: Cost) -> bool:
-    """Affected transactions a canary identical to stable can score by chance: the clipped
-    per-network noise of the everyday baseline, a few standard deviations at most."""
+    """Failures a canary identical to stable can score by chance (the failures part of the
+    affected count): the clipped per-network noise of the everyday baseline, a few standard
+    deviations at most."""
     expected = sum(n.expected_canary_failures for n in cost.per_network)
-    return cost.affected_transactions <= 3 * math.sqrt(expected) + 3
+    return cost.affected_failures <= 3 * math.sqrt(expected) + 3
 
 
 def test_healthy_release_is_promoted_through_every_step(
@@ -158,6 +159,20 @@ def test_error_burst_on_one_network_is_aborted_on_its_failures(
     assert "amex-failures" in result.outcome.deciding_metrics
     amex = next(n for n in result.cost.per_network if n.network == "amex")
     assert amex.canary_failures > amex.expected_canary_failures + 5
+
+
+def test_a_canary_that_throws_on_one_network_is_aborted_on_its_failures(
+    prod_objects: list[dict[str, Any]],
+) -> None:
+    """4% of Visa answered 500 `unexpected_error`: a failure outcome, so the failure metrics
+    abort it (before decision 0070 this release passed every analysis)."""
+    result = run_scenario("exception-burst", prod_objects)
+    assert result.verdict is Verdict.ABORTED, result.outcome
+    # A failure metric decided (whatever the analysis names it: `failure-*`, `visa-failures`).
+    assert any("fail" in name for name in result.outcome.deciding_metrics), result.outcome
+    visa = next(n for n in result.cost.per_network if n.network == "visa")
+    assert visa.canary_failures > visa.expected_canary_failures + 5
+    assert result.cost.affected_failures > 0
 
 
 def test_canary_that_never_starts_is_aborted_by_the_progress_deadline(

@@ -26,6 +26,7 @@ REQUIRED = {
     "healthy": "promoted",
     "latency-regression": "aborted",
     "error-burst": "aborted",
+    "exception-burst": "aborted",
     "crash-on-start": "aborted",
     "low-traffic": "paused-inconclusive",
 }
@@ -112,7 +113,16 @@ BASE = "name: x\ndescription: d\nexpect: {verdict: aborted}\n"
         (
             BASE + "baseline: {visa: {error_rate: 0.6}}\n"
             "canary: {faults: {visa: {timeout_rate: 0.6}}}\n",
-            "f.yaml: canary.faults.visa: timeout_rate + error_rate, with the baseline's",
+            "f.yaml: canary.faults.visa: timeout_rate + error_rate + exception_rate, with the",
+        ),
+        (
+            BASE + "baseline: {visa: {error_rate: 0.5}}\n"
+            "canary: {faults: {visa: {exception_rate: 0.6}}}\n",
+            "f.yaml: canary.faults.visa: timeout_rate + error_rate + exception_rate, with the",
+        ),
+        (
+            BASE + "canary: {faults: {visa: {exception_rate: -0.1}}}\n",
+            "f.yaml: canary.faults.visa.exception_rate: expected 0..1",
         ),
         (
             BASE + "canary: {faults: {visa: {timout_rate: 0.1}}}\n",

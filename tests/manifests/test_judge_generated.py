@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from paystream_auth.networks import FAILURE_OUTCOMES, NETWORKS
+from paystream_auth.networks import NETWORKS, failure_regex
 from paystream_ops.cli import main
 from paystream_ops.dashboards.generate import judge_artifacts, stale
 from paystream_ops.judge.template import TEMPLATE_PATH, TRANSFORMER_PATH, network_of
@@ -51,7 +51,4 @@ def test_the_failure_set_comes_from_the_service(repo_root: Path) -> None:
     """The failure outcomes are read from paystream_auth.networks, never spelled here."""
     template = yaml.safe_load((repo_root / TEMPLATE_PATH).read_text())
     (visa,) = [m for m in template["spec"]["metrics"] if m["name"] == "visa-failures"]
-    assert (
-        f'outcome=~"{"|".join(sorted(FAILURE_OUTCOMES))}"'
-        in visa["provider"]["prometheus"]["query"]
-    )
+    assert f'outcome=~"{failure_regex()}"' in visa["provider"]["prometheus"]["query"]

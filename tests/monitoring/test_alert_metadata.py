@@ -121,6 +121,7 @@ def test_the_required_alerts_exist(alerts: list[Rule]) -> None:
     assert {a.name for a in alerts} == {
         "PaystreamAuthAvailabilityBudgetBurn",
         "PaystreamAuthLatencyBudgetBurn",
+        "PaystreamAuthSuccessRateBelowFloor",
         "PaystreamAuthCircuitBreakerOpen",
         "PaystreamAuthCanaryFailing",
         "PaystreamAuthScrapeTargetMissing",

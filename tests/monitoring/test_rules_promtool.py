@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from paystream_auth.networks import FAILURE_OUTCOMES, failure_regex
 from paystream_ops.monitoring.rule_files import RuleFile, rule_files, write_rule_files
 from paystream_ops.paths import ENVIRONMENTS
 from paystream_ops.render import render
@@ -15,6 +16,8 @@ from .conftest import PROMTOOL_TESTS, run, tool
 
 SLO_RULES = "rules/PrometheusRule_auth-service-slo.yaml"
 INCIDENT = "the incident pages for visa only"
+OUTCOMES_FILE = "outcomes-and-success-floor.yaml"
+NEW_FAILURES = "unexpected errors and a missing idempotency store are failures"
 
 
 def test_base_monitoring_renders_both_prometheus_rules(rendered_rule_files: list[RuleFile]) -> None:
@@ -82,8 +85,9 @@ def test_without_the_minimum_failure_guard_the_quiet_night_would_page(
 ) -> None:
     slo = promtool_dir / SLO_RULES
     text = slo.read_text()
-    assert text.count(">= 10") == 16, "one guard per burn alert"
-    slo.write_text(text.replace(">= 10", ">= 0"))
+    guard = re.compile(r">= 10(?!\d)")  # not the floor's `>= 100`
+    assert len(guard.findall(text)) == 16, "one guard per burn alert"
+    slo.write_text(guard.sub(">= 0", text))
     quiet_night = "a quiet night with two timeouts stays silent"
     failing = _failing_tests(promtool_dir, "availability-burn.yaml", quiet_night)
     assert quiet_night in failing
@@ -94,9 +98,9 @@ def test_counting_declines_as_failures_would_page_on_six_percent_declines(
 ) -> None:
     slo = promtool_dir / SLO_RULES
     text = slo.read_text()
-    failed = 'outcome=~"processor_error|timeout|circuit_open"'
+    failed = f'outcome=~"{failure_regex()}"'
     assert failed in text
-    slo.write_text(text.replace(failed, 'outcome=~"processor_error|timeout|circuit_open|declined"'))
+    slo.write_text(text.replace(failed, f'outcome=~"{failure_regex()}|declined"'))
     declines = "six percent declines are answers, not failures"
     failing = _failing_tests(promtool_dir, "availability-burn.yaml", declines, INCIDENT)
     assert {declines, INCIDENT} <= failing
@@ -143,3 +147,40 @@ def test_without_the_canary_traffic_guard_a_pause_before_traffic_would_page(
     groups = yaml.safe_load((promtool_dir / "canary-paused.yaml").read_text())["tests"]
     failing = _failing_tests(promtool_dir, "canary-paused.yaml", *(g["name"] for g in groups))
     assert failing == {"a pause before the canary serves traffic stays silent"}
+
+
+def test_the_rules_count_exactly_the_service_failure_set(promtool_dir: Path) -> None:
+    """The SLO rules read `FAILURE_OUTCOMES`; with the set of before 0070/0071, the new
+    outcomes would not count and neither network would page."""
+    slo = promtool_dir / SLO_RULES
+    text = slo.read_text()
+    failed = f'outcome=~"{failure_regex()}"'
+    assert text.count(failed) == 7, "one failure selector per SLI window"
+    old = [o for o in FAILURE_OUTCOMES if o not in ("unexpected_error", "idempotency_unavailable")]
+    slo.write_text(text.replace(failed, f'outcome=~"{"|".join(old)}"'))
+    # Only that group runs, and promtool must fail it (its expression tests print no name).
+    _failing_tests(promtool_dir, OUTCOMES_FILE, NEW_FAILURES)
+
+
+def test_without_the_minimum_traffic_guard_a_quiet_night_breaches_the_floor(
+    promtool_dir: Path,
+) -> None:
+    slo = promtool_dir / SLO_RULES
+    text = slo.read_text()
+    assert text.count(" * 1800 >= 100") == 2, "one guard per floor alert"
+    slo.write_text(text.replace(" * 1800 >= 100", " * 1800 >= 0"))
+    quiet = "a quiet night with a few declines stays silent"
+    assert quiet in _failing_tests(promtool_dir, OUTCOMES_FILE, quiet)
+
+
+def test_a_floor_that_counted_invalid_requests_would_page_on_a_client_flood(
+    promtool_dir: Path,
+) -> None:
+    """Eligible excludes `invalid`; counting it, 2000 bad requests a minute drag Visa to 32%."""
+    slo = promtool_dir / SLO_RULES
+    text = slo.read_text()
+    eligible = 'outcome!="invalid"'
+    assert eligible in text
+    slo.write_text(text.replace(eligible, 'outcome!="none"'))
+    everyday = "everyday declines and invalid requests stay above the floor"
+    assert everyday in _failing_tests(promtool_dir, OUTCOMES_FILE, everyday)

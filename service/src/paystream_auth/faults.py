@@ -38,7 +38,9 @@ class NetworkFaults(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omi
 
     ``added_latency_ms`` delays every request; ``slow_rate`` of requests also get
     ``slow_latency_ms`` (a tail-latency regression); ``timeout_rate`` hang until the deadline;
-    ``error_rate`` fail with a processor error; ``decline_rate`` replaces the default decline rate.
+    ``error_rate`` fail with a processor error; ``exception_rate`` raise an unexpected exception
+    in the service's own code (a release's bug: 500, outcome ``unexpected_error``);
+    ``decline_rate`` replaces the default decline rate.
     """
 
     added_latency_ms: float = 0.0
@@ -46,7 +48,15 @@ class NetworkFaults(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omi
     slow_latency_ms: float = 0.0
     timeout_rate: float = 0.0
     error_rate: float = 0.0
+    exception_rate: float = 0.0
     decline_rate: float | None = None
+
+
+class InjectedFault(RuntimeError):
+    """The exception ``exception_rate`` raises: nothing in the request path expects it."""
+
+    def __init__(self, network: Network) -> None:
+        super().__init__(f"injected exception on {network}")
 
 
 class FaultProfile(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -63,7 +73,7 @@ class FaultProfile(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit
         return all(self.for_network(n) is None for n in NETWORKS)
 
 
-_RATE_FIELDS: Final = ("slow_rate", "timeout_rate", "error_rate", "decline_rate")
+_RATE_FIELDS: Final = ("slow_rate", "timeout_rate", "error_rate", "exception_rate", "decline_rate")
 _LATENCY_FIELDS: Final = ("added_latency_ms", "slow_latency_ms")
 _FIELDS: Final = tuple(NetworkFaults.__struct_fields__)
 _KNOWN_KEYS: Final = frozenset((*NETWORKS, *_FIELDS))
@@ -83,9 +93,10 @@ def _check_network(network: Network, faults: NetworkFaults) -> None:
                 f"{network}.{field}: expected ms (milliseconds) from 0 to {MAX_LATENCY_MS:.0f}",
                 f"{network}.{field}",
             )
-    if faults.timeout_rate + faults.error_rate > 1.0:
+    if faults.timeout_rate + faults.error_rate + faults.exception_rate > 1.0:
         raise FaultProfileError(
-            f"{network}: timeout_rate + error_rate must not exceed 1", f"{network}.timeout_rate"
+            f"{network}: timeout_rate + error_rate + exception_rate must not exceed 1",
+            f"{network}.timeout_rate",
         )
     if faults.slow_rate > 0 and faults.slow_latency_ms == 0:
         raise FaultProfileError(

@@ -53,7 +53,8 @@ LATENCY_MODELS: Final[dict[Network, LatencyModel]] = {
     "discover": LatencyModel(median_ms=9.0, sigma=0.5, floor_ms=1.0, cap_ms=80.0),
 }
 
-CallKind = Literal["approve", "decline", "error", "hang"]
+# `raise`: the service itself throws (fault `exception_rate`), before calling the network.
+CallKind = Literal["approve", "decline", "error", "hang", "raise"]
 
 
 class CallPlan(NamedTuple):
@@ -79,7 +80,7 @@ def plan_call(
     latency_ms = min(
         max(math.exp(model.mu + model.sigma * rng.gauss()), model.floor_ms), model.cap_ms
     )
-    timeout_rate = error_rate = 0.0
+    timeout_rate = error_rate = exception_rate = 0.0
     decline_rate = DEFAULT_DECLINE_RATE
     if faults is not None:
         latency_ms += faults.added_latency_ms
@@ -87,6 +88,7 @@ def plan_call(
             latency_ms += faults.slow_latency_ms
         timeout_rate = faults.timeout_rate
         error_rate = faults.error_rate
+        exception_rate = faults.exception_rate
         if faults.decline_rate is not None:
             decline_rate = faults.decline_rate
     latency_seconds = latency_ms * latency_scale / 1000.0
@@ -95,6 +97,8 @@ def plan_call(
         return CallPlan("hang", latency_seconds)
     if draw < timeout_rate + error_rate:
         return CallPlan("error", latency_seconds)
+    if draw < timeout_rate + error_rate + exception_rate:  # one draw: other runs keep their seeds
+        return CallPlan("raise", latency_seconds)
     if rng.random() < decline_rate:
         return CallPlan("decline", latency_seconds, decline_code=rng.choice(DECLINE_CODES))
     return CallPlan("approve", latency_seconds, None, f"{rng.getrandbits(24):06X}")

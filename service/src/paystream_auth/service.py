@@ -1,8 +1,9 @@
 """The authorization flow, independent of the web framework.
 
 validate -> idempotency claim -> breaker -> simulated processor under the deadline -> answer,
-with one metric update, one window sample and one log line per request. Errors are `Problem`s
-(rendered as problem+json by the app); a decline is a 200 answer, never a failure.
+with exactly one outcome (one metric update, one window sample, one log line) per request, an
+unexpected exception included (docs/decisions/0070-every-request-has-one-outcome.md). Errors are
+`Problem`s (rendered as problem+json by the app); a decline is a 200 answer, never a failure.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from purgatory.domain.model import OpenedState
 
 from paystream_auth.breaker import NetworkBreakers
 from paystream_auth.deadline import within
-from paystream_auth.faults import FaultState
+from paystream_auth.faults import FaultState, InjectedFault
 from paystream_auth.health import RecentWindow
 from paystream_auth.idempotency import (
     IdempotencyStore,
@@ -55,6 +56,15 @@ class AuthorizeResponse(msgspec.Struct, frozen=True, omit_defaults=True):
     processing_ms: float
     authorization_code: str | None = None
     decline_code: str | None = None
+
+
+@dataclass(slots=True)
+class Call:
+    """One request in flight: when it started and whether its outcome is counted yet."""
+
+    started: float
+    network: str = UNKNOWN_NETWORK
+    counted: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,15 +106,18 @@ class AuthorizationService:
 
     def _record(
         self,
+        call: Call,
         network: str,
         outcome: Outcome,
         status: int,
-        started: float,
         transaction_id: str | None = None,
         merchant_id: str | None = None,
         replay: bool = False,
     ) -> float:
-        elapsed = self.clock() - started
+        elapsed = self.clock() - call.started
+        if call.counted:  # never a second outcome for one request
+            return elapsed
+        call.counted = True
         self.metrics.count(network, outcome)
         if outcome != "invalid":
             self.metrics.observe(network, elapsed)
@@ -122,47 +135,78 @@ class AuthorizationService:
 
     def reject(self, problem: Problem, started: float, network: str = UNKNOWN_NETWORK) -> Problem:
         """Count and log a request refused before authorization (400/413/415/422)."""
-        self._record(network, "invalid", problem.status, started)
+        return self._reject(Call(started), problem, network)
+
+    def _reject(self, call: Call, problem: Problem, network: str = UNKNOWN_NETWORK) -> Problem:
+        self._record(call, network, "invalid", problem.status)
         return problem
 
+    def unexpected(self, call: Call, exc: BaseException) -> Problem:
+        """Count an exception nobody expected as `unexpected_error`: a 500 that names nothing.
+
+        The log line carries the exception's type only (its message could hold request data).
+        """
+        self._record(call, call.network, "unexpected_error", 500)
+        self.log.event(
+            "unhandled_error", level="error", error=type(exc).__name__, network=call.network
+        )
+        return Problem(status=500, slug="internal-error", detail="an unexpected error occurred")
+
     async def authorize(self, body: bytes, idempotency_key: str | None, started: float) -> Reply:
+        call = Call(started)
+        try:
+            return await self._authorize_request(call, body, idempotency_key)
+        except Problem:
+            raise
+        except asyncio.CancelledError as exc:
+            # Cancelled from outside (the worker stopping): still one outcome, then re-raised.
+            self.unexpected(call, exc)
+            raise
+        except Exception as exc:
+            raise self.unexpected(call, exc) from None
+
+    async def _authorize_request(
+        self, call: Call, body: bytes, idempotency_key: str | None
+    ) -> Reply:
         try:
             if idempotency_key is not None:
                 check_idempotency_key(idempotency_key)
             request, network = decode_authorize(body)
         except CardProblem as problem:
-            raise self.reject(problem, started, problem.network) from None
+            raise self._reject(call, problem, problem.network) from None
         except Problem as problem:
-            raise self.reject(problem, started) from None
+            raise self._reject(call, problem) from None
+        call.network = network
         if idempotency_key is None:
-            return await self._authorize(request, network, started)
-        return await self._authorize_once(request, network, idempotency_key, started)
+            return await self._authorize(call, request, network)
+        return await self._authorize_once(call, request, network, idempotency_key)
 
     async def _authorize_once(
-        self, request: AuthorizeRequest, network: Network, key: str, started: float
+        self, call: Call, request: AuthorizeRequest, network: Network, key: str
     ) -> Reply:
         scoped = self.hasher.scoped_key(request.merchant_id, key)
         fingerprint = self.hasher.fingerprint(_ENCODER.encode(request))
         try:
             claim = await self.idempotency.claim(scoped, fingerprint)
         except StoreUnavailable as exc:
-            raise self._store_unavailable("claim", exc) from None
+            raise self._store_unavailable(call, network, "claim", exc) from None
         if isinstance(claim, Mismatch):
             self.metrics.idempotency_rejected("mismatch")
-            raise self.reject(
+            raise self._reject(
+                call,
                 Problem(
                     status=422,
                     slug="idempotency-key-reused",
                     detail="this Idempotency-Key was already used with a different request body",
                     field="Idempotency-Key",
                 ),
-                started,
                 network,
             )
         if isinstance(claim, InFlight):
             # Answer at once, never wait: see docs/decisions/0055-in-flight-key-is-a-409.md.
             self.metrics.idempotency_rejected("in_flight")
-            raise self.reject(
+            raise self._reject(
+                call,
                 Problem(
                     status=409,
                     slug="idempotency-key-in-flight",
@@ -171,18 +215,17 @@ class AuthorizationService:
                     field="Idempotency-Key",
                     headers={"Retry-After": str(max(1, math.ceil(self.deadline_seconds)))},
                 ),
-                started,
                 network,
             )
         if isinstance(claim, Replay):
             stored = claim.response
             outcome = _STORED_OUTCOMES.get(stored.outcome, "approved")
             self._record(
-                network, outcome, stored.status_code, started, None, request.merchant_id, True
+                call, network, outcome, stored.status_code, None, request.merchant_id, True
             )
             return Reply(stored.status_code, stored.body, outcome, {REPLAY_HEADER: "true"})
         try:
-            reply = await self._authorize(request, network, started)
+            reply = await self._authorize(call, request, network)
         except BaseException:
             # A failure (timeout, processor error, open circuit) is not an answer: a retry
             # with the same key may try again.
@@ -222,8 +265,14 @@ class AuthorizationService:
             "idempotency.store_unavailable", level="error", operation=operation, reason=exc.reason
         )
 
-    def _store_unavailable(self, operation: str, exc: StoreUnavailable) -> Problem:
-        """No dedup guarantee, so no authorization: 503, the caller retries with the same key."""
+    def _store_unavailable(
+        self, call: Call, network: Network, operation: str, exc: StoreUnavailable
+    ) -> Problem:
+        """No dedup guarantee, so no authorization: 503, the caller retries with the same key.
+
+        A failure the customer sees, so the outcome `idempotency_unavailable` (decision 0071).
+        """
+        self._record(call, network, "idempotency_unavailable", 503)
         self._store_error(operation, exc)
         self.metrics.idempotency_rejected("store_unavailable")
         return Problem(
@@ -234,13 +283,11 @@ class AuthorizationService:
             headers={"Retry-After": str(exc.retry_after_seconds)},
         )
 
-    async def _authorize(
-        self, request: AuthorizeRequest, network: Network, started: float
-    ) -> Reply:
+    async def _authorize(self, call: Call, request: AuthorizeRequest, network: Network) -> Reply:
         transaction_id = new_transaction_id()
         merchant_id = request.merchant_id
         if self.processor_key() is None:
-            self._record(network, "processor_error", 503, started, transaction_id, merchant_id)
+            self._record(call, network, "processor_error", 503, transaction_id, merchant_id)
             raise Problem(
                 status=503,
                 slug="not-ready",
@@ -249,6 +296,8 @@ class AuthorizationService:
             )
         faults = self.faults.effective(time.time()).for_network(network)
         plan = plan_call(self.rng, network, faults, self.latency_scale)
+        if plan.kind == "raise":  # a release's own bug, outside the breaker: see faults.py
+            raise InjectedFault(network)
         breaker = self.breakers[network]
         try:
             async with breaker:
@@ -258,7 +307,7 @@ class AuthorizationService:
             # it accumulates (5 frames per raise) so an outage does not grow memory.
             exc.__traceback__ = None
             retry_after = _retry_after(breaker)
-            self._record(network, "circuit_open", 503, started, transaction_id, merchant_id)
+            self._record(call, network, "circuit_open", 503, transaction_id, merchant_id)
             raise Problem(
                 status=503,
                 slug="circuit-open",
@@ -266,7 +315,7 @@ class AuthorizationService:
                 headers={"Retry-After": str(retry_after)},
             ) from None
         except TimeoutError:
-            self._record(network, "timeout", 504, started, transaction_id, merchant_id)
+            self._record(call, network, "timeout", 504, transaction_id, merchant_id)
             raise Problem(
                 status=504,
                 slug="processor-timeout",
@@ -274,7 +323,7 @@ class AuthorizationService:
                 f"{self.deadline_seconds * 1000:.0f} ms",
             ) from None
         except ProcessorError:
-            self._record(network, "processor_error", 502, started, transaction_id, merchant_id)
+            self._record(call, network, "processor_error", 502, transaction_id, merchant_id)
             raise Problem(
                 status=502,
                 slug="processor-error",
@@ -284,7 +333,7 @@ class AuthorizationService:
             "approved" if result.kind == "approve" else "declined"
         )
         outcome: Outcome = status
-        elapsed = self._record(network, outcome, 200, started, transaction_id, merchant_id)
+        elapsed = self._record(call, network, outcome, 200, transaction_id, merchant_id)
         body = _ENCODER.encode(
             AuthorizeResponse(
                 transaction_id=transaction_id,

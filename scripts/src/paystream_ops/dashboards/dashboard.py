@@ -32,6 +32,7 @@ from paystream_ops.dashboards.slo import (
     BUDGET_PERIOD_DAYS,
     BURN_TIERS,
     DASHBOARD_UID,
+    FAILED_OUTCOMES,
     JOB,
     LATENCY,
     LATENCY_THRESHOLD_SECONDS,
@@ -245,8 +246,8 @@ def _traffic_panels(next_id: int) -> list[gts.Panel]:
             _timeseries(
                 next_id + 3,
                 "Failure ratio by card network (5m)",
-                "processor_error + timeout + circuit_open over eligible requests; the "
-                "availability SLO allows 0.1%.",
+                f"{' + '.join(FAILED_OUTCOMES)} over eligible requests; the availability SLO "
+                f"allows {100 * AVAILABILITY.budget:g}%.",
                 "percentunit",
                 [
                     _target(

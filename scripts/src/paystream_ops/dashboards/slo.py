@@ -11,9 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from paystream_auth.networks import FAILURE_OUTCOMES
+
 JOB = "auth-service"
 NAMESPACE_LABEL = "namespace"
-FAILED_OUTCOMES: tuple[str, ...] = ("processor_error", "timeout", "circuit_open")
+# The service's own failure set, never a copy (decision 0070).
+FAILED_OUTCOMES: tuple[str, ...] = tuple(FAILURE_OUTCOMES)
 # `invalid` is the client's fault: it is neither a good nor a bad event, so it leaves the SLI.
 INELIGIBLE_OUTCOMES: tuple[str, ...] = ("invalid",)
 NETWORKS: tuple[str, ...] = ("visa", "mastercard", "amex", "discover")
@@ -88,7 +91,7 @@ AVAILABILITY = Slo(
     summary="99.9% of eligible authorizations succeed; declines are answers, not failures",
     eligible="paystream_auth_requests_eligible",
     bad="paystream_auth_requests_failed",
-    bad_description="failed (processor_error, timeout or circuit_open)",
+    bad_description=f"failed ({', '.join(FAILED_OUTCOMES[:-1])} or {FAILED_OUTCOMES[-1]})",
 )
 
 LATENCY_THRESHOLD_SECONDS = "2.5"  # the histogram's `le` bucket the latency SLO counts under
@@ -104,6 +107,41 @@ LATENCY = Slo(
 )
 
 SLOS: tuple[Slo, ...] = (AVAILABILITY, LATENCY)
+
+
+@dataclass(frozen=True)
+class Floor:
+    """A floor under a ratio of good to eligible events: alert when both windows fall below it."""
+
+    name: str  # the `slo` label
+    alert: str
+    floor: float
+    summary: str
+    good_outcomes: tuple[str, ...]
+    good: str  # recording-rule metric stem of the good events
+    good_description: str
+    long_window: str
+    short_window: str
+    # Eligible events the long window needs: a handful of declines at night is not a floor breach.
+    min_eligible: int
+    severity: str
+
+
+# The seed's success-rate floor: success is an approval, over every eligible authorization
+# (declines and failures both fall short of it). see docs/decisions/0072-success-rate-floor.md
+SUCCESS_RATE = Floor(
+    name="success_rate",
+    alert="PaystreamAuthSuccessRateBelowFloor",
+    floor=0.8,
+    summary="more than 80% of eligible authorizations are approved",
+    good_outcomes=("approved",),
+    good="paystream_auth_requests_approved",
+    good_description="were approved",
+    long_window="30m",
+    short_window="5m",
+    min_eligible=100,
+    severity="page",
+)
 
 
 @dataclass(frozen=True)

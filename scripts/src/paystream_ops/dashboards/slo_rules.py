@@ -24,8 +24,10 @@ from paystream_ops.dashboards.slo import (
     NETWORK_ROLE,
     QUANTILES,
     SLOS,
+    SUCCESS_RATE,
     WINDOW_SECONDS,
     BurnTier,
+    Floor,
     Level,
     Slo,
     dashboard_url,
@@ -121,6 +123,86 @@ def sli_group(window: str) -> Group:
     return {"name": f"paystream-auth-sli-{window}", "rules": rules}
 
 
+def floor_group(floor: Floor) -> Group:
+    """The good events of a floor per level for its two windows, and their ratio to eligible.
+
+    The eligible series are the availability SLI's (recorded in the SLI groups).
+    """
+    rules: list[Rule] = []
+    good = _matcher("outcome", floor.good_outcomes)
+    for window in (floor.short_window, floor.long_window):
+        eligible = recorded(NETWORK_ROLE, AVAILABILITY.eligible, window)
+        rules.append(
+            {
+                # `or 0 * eligible`: a network that approves nothing reads 0, not no data.
+                "record": recorded(NETWORK_ROLE, floor.good, window),
+                "expr": f'sum by ({_by(NETWORK_ROLE)}) (rate({REQUESTS}{{job="{JOB}", {good}}}'
+                f"[{window}]))\nor\n0 * {eligible}",
+            }
+        )
+        below = NETWORK_ROLE
+        for level in LEVELS:
+            if level is not NETWORK_ROLE:
+                rules.append(
+                    {
+                        "record": recorded(level, floor.good, window),
+                        "expr": f"sum by ({_by(level)}) ({recorded(below, floor.good, window)})",
+                    }
+                )
+                below = level
+            rules.append(
+                {
+                    "record": recorded(level, floor.good, window, ratio=True),
+                    "expr": "\n/\n".join(
+                        (
+                            recorded(level, floor.good, window),
+                            recorded(level, AVAILABILITY.eligible, window),
+                        )
+                    ),
+                }
+            )
+    return {"name": f"paystream-auth-{floor.name.replace('_', '-')}", "rules": rules}
+
+
+def floor_alert(floor: Floor, level: Level) -> Rule:
+    """Both windows below the floor, with enough eligible events in the long one."""
+    long_ratio = recorded(level, floor.good, floor.long_window, ratio=True)
+    short_ratio = recorded(level, floor.good, floor.short_window, ratio=True)
+    long_eligible = recorded(level, AVAILABILITY.eligible, floor.long_window)
+    expr = (
+        f"{long_ratio} < {floor.floor:g}\n"
+        f"and\n{short_ratio} < {floor.floor:g}\n"
+        f"and\n{long_eligible} * {WINDOW_SECONDS[floor.long_window]} >= {floor.min_eligible}"
+    )
+    per_network = level is NETWORK
+    who = "{{ $labels.network }}" if per_network else "All"
+    what = "{{ $labels.network }} authorizations" if per_network else "authorizations"
+    labels = {"severity": floor.severity, "team": TEAM, "slo": floor.name}
+    if not per_network:
+        labels["network"] = "all"
+    network_param = "{{ $labels.network }}" if per_network else "$__all"
+    return {
+        "alert": floor.alert,
+        "expr": expr,
+        "labels": labels,
+        "annotations": {
+            "summary": f"{who}: only {{{{ $value | humanizePercentage }}}} of authorizations "
+            f"approved (floor {100 * floor.floor:g}%)",
+            "description": (
+                f"Only {{{{ $value | humanizePercentage }}}} of eligible {what} in "
+                f"{{{{ $labels.namespace }}}} {floor.good_description} over the last "
+                f"{floor.long_window}, and fewer than {100 * floor.floor:g}% still are over the "
+                f"last {floor.short_window} (SLO: {floor.summary}). Declines and failures both "
+                "count against it: look at the outcome mix."
+            ),
+            "runbook_url": runbook_url(floor.alert),
+            "dashboard_url": dashboard_url(
+                f"var-namespace={{{{ $labels.namespace }}}}&var-network={network_param}"
+            ),
+        },
+    }
+
+
 def quantile_group() -> Group:
     """Latency percentiles per network and role over 5 minutes, for dashboards and alerts."""
     bucket = f"{DURATION}_bucket"
@@ -207,12 +289,13 @@ def alert_group() -> Group:
         for level in (NETWORK, JOB_LEVEL)
         for tier in BURN_TIERS
     ]
+    rules += [floor_alert(SUCCESS_RATE, level) for level in (NETWORK, JOB_LEVEL)]
     return {"name": "paystream-auth-slo-burn", "rules": rules}
 
 
 def slo_prometheus_rule() -> dict[str, Any]:
     groups = [sli_group(w) for w in windows()]
-    groups += [quantile_group(), alert_group()]
+    groups += [floor_group(SUCCESS_RATE), quantile_group(), alert_group()]
     return {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PrometheusRule",

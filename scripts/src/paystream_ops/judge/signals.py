@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from paystream_auth.networks import FAILURE_OUTCOMES, OUTCOMES
+from paystream_auth.networks import OUTCOMES, failure_regex
 
 from paystream_ops.judge.budget import LATENCY_BOUNDARIES
 
@@ -49,10 +49,6 @@ SIGNALS: tuple[Signal, ...] = (
     Signal("approvals", "declines", "max-approvals-score", "min-requests", "declined"),
     Signal("latency", "latency", "max-latency-score", "min-latency-requests", "slower"),
 )
-
-
-def failure_regex() -> str:
-    return "|".join(sorted(FAILURE_OUTCOMES))
 
 
 def _selector(role: str, network: str, extra: str = "") -> str:

@@ -26,14 +26,18 @@ from typing import Any, cast
 
 NETWORKS: tuple[str, ...] = ("visa", "mastercard", "amex", "discover")
 TARGETS: tuple[str, ...] = ("stable", "canary")
-CLASSES: tuple[str, ...] = ("ok", "fail", "invalid")  # 2xx, 5xx or no answer, 4xx
+# The first three partition the answers (2xx, 5xx or no answer, 4xx); `declined` and `slow`
+# count the 2xx answers that were declines or took longer than `slow_seconds` (the latency SLO).
+CLASSES: tuple[str, ...] = ("ok", "fail", "invalid", "declined", "slow")
+ANSWER_CLASSES: tuple[str, ...] = CLASSES[:3]
 TEST_CARDS: dict[str, tuple[str, ...]] = {
     "visa": ("4111111111111111", "4012888888881881", "4242424242424242"),
     "mastercard": ("5555555555554444", "5105105105105100", "5454545454545454"),
     "amex": ("378282246310005", "371449635398431", "378734493671000"),
     "discover": ("6011111111111117", "6011000990139424", "6011000400000000"),
 }
-_OK, _FAIL, _INVALID = 0, 1, 2
+_OK, _FAIL, _INVALID, _DECLINED, _SLOW = 0, 1, 2, 3, 4
+_DECLINE_MARK = b'"declined"'  # the answer's `status`: no other field holds this word
 
 
 def counter_index(target: int, network: int, outcome: int) -> int:
@@ -107,11 +111,12 @@ class Connection(asyncio.Protocol):
                 self.need = end + 4 + length
             if len(self.buffer) < self.need:
                 return
+            status = self.status
+            declined = status < 300 and self.buffer.find(_DECLINE_MARK, 0, self.need) >= 0
             del self.buffer[: self.need]
             request, self.inflight = self.inflight, None
-            status = self.status
             outcome = _OK if status < 400 else _INVALID if status < 500 else _FAIL
-            self.pool.completed(self, request, outcome)
+            self.pool.completed(self, request, outcome, declined)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
@@ -173,8 +178,8 @@ class Pool:
             self.busy.discard(conn)
             self.idle.append(conn)
 
-    def completed(self, conn: Connection, request: Request, outcome: int) -> None:
-        self.gen.record(request, outcome)
+    def completed(self, conn: Connection, request: Request, outcome: int, declined: bool) -> None:
+        self.gen.record(request, outcome, declined)
         self._dispatch(conn)
 
     def connection_lost(self, conn: Connection, request: Request | None) -> None:
@@ -215,9 +220,16 @@ class Generator:
             for i, t in enumerate(cfg["targets"])
         ]
         self.timeout = float(cfg.get("timeout_seconds", 5.0))
+        self.slow_seconds = float(cfg.get("slow_seconds", 2.5))
 
-    def record(self, request: Request, outcome: int) -> None:
-        self.counts[counter_index(request.target, request.network, outcome)] += 1
+    def record(self, request: Request, outcome: int, declined: bool = False) -> None:
+        counts = self.counts
+        counts[counter_index(request.target, request.network, outcome)] += 1
+        if outcome == _OK:
+            if declined:
+                counts[counter_index(request.target, request.network, _DECLINED)] += 1
+            if time.monotonic() - request.sent_at > self.slow_seconds:
+                counts[counter_index(request.target, request.network, _SLOW)] += 1
 
     def set_rate(self, rate: float, now: float) -> None:
         # Keep the schedule continuous: requests due so far stay due at the old rate.

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from paystream_ops.judge.verdict import headline
+from paystream_ops.lab.accounting import share
 from paystream_ops.lab.durations import format_seconds
 from paystream_ops.lab.rollout import Outcome, Verdict
 from paystream_ops.lab.runner import LabResult
@@ -35,6 +36,11 @@ def pause_text(outcome: Outcome, scale: float) -> str | None:
     if outcome.verdict in {Verdict.PAUSED, Verdict.PAUSED_INCONCLUSIVE}:
         return f"paused at {paused}; still paused at the end of the hold, {ended}"
     return f"paused at {paused}; {outcome.verdict} at {ended}"
+
+
+def _parts(data: dict[str, Any]) -> str:
+    parts = data["affected"]
+    return f"failures {parts['failures']}, declines {parts['declines']}, slow {parts['slow']}"
 
 
 def result_json(result: LabResult) -> dict[str, Any]:
@@ -86,6 +92,12 @@ def result_json(result: LabResult) -> dict[str, Any]:
         "analysis_intervals_to_decision": _round(result.analysis_intervals_to_decision, 2),
         "canary_exposure_seconds": _round(result.canary_exposure_seconds, 1),
         "affected_transactions": cost.affected_transactions,
+        # The parts of affected_transactions (docs/lab.md, "Affected customers").
+        "affected": {
+            "failures": cost.affected_failures,
+            "declines": cost.affected_declines,
+            "slow": cost.affected_slow,
+        },
         "total_transactions": cost.total_transactions,
         "canary_transactions": cost.canary_requests,
         "canary_failures": cost.canary_failures,
@@ -97,6 +109,14 @@ def result_json(result: LabResult) -> dict[str, Any]:
                 "stable_requests": n.stable_requests,
                 "stable_failures": n.stable_failures,
                 "excess_failures": _round(n.excess_failures, 2),
+                "canary_answers": n.canary_answers,
+                "canary_declines": n.canary_declines,
+                "canary_slow": n.canary_slow,
+                "stable_answers": n.stable_answers,
+                "stable_declines": n.stable_declines,
+                "stable_slow": n.stable_slow,
+                "excess_declines": _round(n.excess_declines, 2),
+                "excess_slow": _round(n.excess_slow, 2),
             }
             for n in cost.per_network
         ],
@@ -188,7 +208,7 @@ def markdown(result: LabResult, chart_name: str | None) -> str:
         f"{_fmt_seconds(result.decision_after_first_traffic_seconds)} "
         f"({_fmt_number(result.analysis_intervals_to_decision)} analysis intervals) |",
         f"| canary exposure | {format_seconds(result.canary_exposure_seconds)} |",
-        f"| affected authorizations | {data['affected_transactions']} |",
+        f"| affected authorizations | {data['affected_transactions']} ({_parts(data)}) |",
         f"| canary authorizations (failed) | {data['canary_transactions']:,} "
         f"({data['canary_failures']:,}) |",
         f"| total authorizations | {data['total_transactions']:,} |",
@@ -224,18 +244,26 @@ def markdown(result: LabResult, chart_name: str | None) -> str:
         "",
         "## Customer cost per network",
         "",
-        "| network | canary requests | canary failures | stable failure ratio | excess |",
-        "|---|---|---|---|---|",
+        "| network | canary requests | canary failures | stable failure ratio | excess "
+        "| canary declines (stable share) | excess declines | canary slow (stable share) "
+        "| excess slow |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for n in result.cost.per_network:
         lines.append(
             f"| {n.network} | {n.canary_requests:,} | {n.canary_failures:,} | "
-            f"{n.stable_failure_ratio:.3%} | {n.excess_failures:+.1f} |"
+            f"{n.stable_failure_ratio:.3%} | {n.excess_failures:+.1f} | "
+            f"{n.canary_declines:,} ({share(n.stable_declines, n.stable_answers):.2%}) | "
+            f"{n.excess_declines:.1f} | "
+            f"{n.canary_slow:,} ({share(n.stable_slow, n.stable_answers):.2%}) | "
+            f"{n.excess_slow:.1f} |"
         )
     lines += [
         "",
-        "Affected authorizations = canary failures beyond what stable's failure ratio (same "
-        "network, same period) would have produced, summed over networks, never below zero.",
+        "Affected authorizations = failures + declines + slow answers: per network, the "
+        "canary's failures beyond stable's failure ratio (same network, same period), never "
+        "below zero; its declines and its answers slower than the 2.5 s SLO beyond stable's "
+        "share of its answers, counted only when beyond chance (docs/lab.md).",
         "",
         "## How this run differs from a cluster",
         "",
@@ -310,7 +338,7 @@ def print_summary(result: LabResult, console: Console) -> None:
         f"({_fmt_number(result.analysis_intervals_to_decision)} analysis intervals)",
     )
     table.add_row("canary exposure", format_seconds(result.canary_exposure_seconds))
-    table.add_row("affected authorizations", str(data["affected_transactions"]))
+    table.add_row("affected authorizations", f"{data['affected_transactions']} ({_parts(data)})")
     table.add_row(
         "authorizations (canary / total)",
         f"{data['canary_transactions']:,} / {data['total_transactions']:,}",

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import httpx
+from paystream_auth.networks import failure_regex
+from paystream_ops.dashboards.slo import LATENCY_THRESHOLD_SECONDS
 from paystream_ops.errors import UserError
 from paystream_ops.judge.verdict import Reading
 from paystream_ops.lab.accounting import (
@@ -521,6 +523,7 @@ class Lab:
             seed=self.options.seed,
             timeout_seconds=max(2.0, self._processor_deadline_seconds(base_env, workdir) * 5),
             t0=t0,
+            slow_seconds=float(LATENCY_THRESHOLD_SECONDS) / self.scale,
         )
         stack.enter_context(generator)
         generator.set_weight(0)
@@ -735,7 +738,7 @@ class Lab:
         selector = f'namespace="{namespace}"'
         failures = (
             f"sum by (network, role) (increase(paystream_auth_requests_total{{{selector},"
-            f'outcome=~"processor_error|timeout|circuit_open"}}[{window}])) / '
+            f'outcome=~"{failure_regex()}"}}[{window}])) / '
             f"sum by (network, role) (increase(paystream_auth_requests_total{{{selector},"
             f'outcome!="invalid"}}[{window}]))'
         )

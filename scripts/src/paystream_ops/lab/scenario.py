@@ -38,6 +38,7 @@ class NetworkFaults(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=Tr
     slow_latency_ms: float | None = None
     timeout_rate: float | None = None
     error_rate: float | None = None
+    exception_rate: float | None = None
     decline_rate: float | None = None
 
 
@@ -95,7 +96,8 @@ class Scenario(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     `baseline`: the card networks' everyday failures, carried by both stable and canary (real
     networks time out and error now and then; without it a healthy canary could never be
     falsely aborted, and "no false abort" would prove nothing). A release's own `faults` come
-    on top: `added_latency_ms`, `timeout_rate` and `error_rate` add to the baseline's, any
+    on top: `added_latency_ms`, `timeout_rate`, `error_rate` and `exception_rate` add to the
+    baseline's, any
     other field the release sets replaces it. A release given as `faults_json` gets none.
     """
 
@@ -117,7 +119,12 @@ class Scenario(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
         return with_baseline(self.stable if role == "stable" else self.canary, self.baseline)
 
 
-_ADDED_FIELDS: tuple[str, ...] = ("added_latency_ms", "timeout_rate", "error_rate")
+_ADDED_FIELDS: tuple[str, ...] = (
+    "added_latency_ms",
+    "timeout_rate",
+    "error_rate",
+    "exception_rate",
+)
 
 
 def _on_top(base: NetworkFaults, own: NetworkFaults) -> NetworkFaults:
@@ -181,7 +188,13 @@ def _check(scenario: Scenario, where: str) -> None:
         if release.faults.items() and release.faults_json is not None:
             raise UserError(f"{where}: {role}: set faults or faults_json, not both")
         for network, faults in release.faults.items():
-            for field in ("slow_rate", "timeout_rate", "error_rate", "decline_rate"):
+            for field in (
+                "slow_rate",
+                "timeout_rate",
+                "error_rate",
+                "exception_rate",
+                "decline_rate",
+            ):
                 value = getattr(faults, field)
                 if value is not None and not 0.0 <= value <= 1.0:
                     raise UserError(f"{where}: {prefix}.{network}.{field}: expected 0..1")
@@ -195,10 +208,11 @@ def _check(scenario: Scenario, where: str) -> None:
     roles: tuple[Literal["canary", "stable"], ...] = ("canary", "stable")
     for role in roles:
         for network, faults in scenario.release(role).faults.items():
-            if (faults.timeout_rate or 0.0) + (faults.error_rate or 0.0) > 1.0:
+            rates = (faults.timeout_rate, faults.error_rate, faults.exception_rate)
+            if sum(rate or 0.0 for rate in rates) > 1.0:
                 raise UserError(
-                    f"{where}: {role}.faults.{network}: timeout_rate + error_rate, with the "
-                    "baseline's, must not exceed 1"
+                    f"{where}: {role}.faults.{network}: timeout_rate + error_rate + "
+                    "exception_rate, with the baseline's, must not exceed 1"
                 )
 
 

@@ -30,6 +30,7 @@ class TrafficGenerator:
     timeout_seconds: float
     t0: float  # the lab clock's zero (time.monotonic())
     connections: int = 64
+    slow_seconds: float = 2.5  # lab seconds: an answer slower than this counts as `slow`
     samples: list[Sample] = field(default_factory=list)
     proc: subprocess.Popen[str] | None = None
     _reader: threading.Thread | None = None
@@ -48,6 +49,7 @@ class TrafficGenerator:
             "seed": self.seed,
             "timeout_seconds": self.timeout_seconds,
             "connections": self.connections,
+            "slow_seconds": self.slow_seconds,
             "report_seconds": 0.1,
         }
         self.proc = subprocess.Popen(

@@ -33,6 +33,8 @@ from paystream_auth.handlers.raw import (
     read_body,
 )
 from paystream_auth.problems import Problem
+from paystream_auth.runtime import Runtime
+from paystream_auth.service import Call
 
 PATH: Final = "/v1/authorize"
 METHODS: Final = ("POST",)
@@ -56,6 +58,24 @@ async def authorize(scope: Scope, receive: Receive, send: Send) -> None:
             return
         raise MethodNotAllowedException(headers=_ALLOW)
     runtime = runtime_from_scope(scope)
+    service = runtime.service
+    try:
+        body, idempotency_key = await _read_request(scope, receive, runtime, started)
+    except Problem:
+        raise
+    except Exception as exc:  # one outcome per request, even for a bug before the service runs
+        raise service.unexpected(Call(started), exc) from None
+    reply = await service.authorize(body, idempotency_key, started)
+    headers_out = (
+        runtime.drain.extra_headers(reply.headers) if runtime.drain.draining else reply.headers
+    )
+    await RawJSON(reply.status_code, reply.body, headers_out)(scope, receive, send)
+
+
+async def _read_request(
+    scope: Scope, receive: Receive, runtime: Runtime, started: float
+) -> tuple[bytes, str | None]:
+    """The body and the Idempotency-Key, or the `invalid` problem that refuses them."""
     service = runtime.service
     headers = list(scope["headers"])
     content_type: bytes | None = None
@@ -83,8 +103,4 @@ async def authorize(scope: Scope, receive: Receive, send: Send) -> None:
         raise service.reject(
             Problem(status=400, slug="malformed-json", detail="the body was cut short"), started
         ) from None
-    reply = await service.authorize(body, idempotency_key, started)
-    headers_out = (
-        runtime.drain.extra_headers(reply.headers) if runtime.drain.draining else reply.headers
-    )
-    await RawJSON(reply.status_code, reply.body, headers_out)(scope, receive, send)
+    return body, idempotency_key
