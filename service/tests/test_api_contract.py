@@ -245,6 +245,12 @@ def audit_actions(log_path: Path) -> list[str]:
         ('{"visa": {"timeout": 0.1}}', 422, "visa"),
         ('{"visa": {"decline_rate": 0}, "visa": {"decline_rate": 1}}', 400, "visa"),
         ('{"visa": {"timeout_rate": 3}}', 422, "visa.timeout_rate"),
+        ('{"visa": {"timeout_authorized_rate": 2}}', 422, "visa.timeout_authorized_rate"),
+        (
+            '{"amex": {"reversal_error_rate": 0.7, "reversal_timeout_rate": 0.7}}',
+            422,
+            "amex.reversal_timeout_rate",
+        ),
         ("{", 422, "body"),
     ],
 )
