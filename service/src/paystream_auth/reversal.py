@@ -66,9 +66,12 @@ class Reversals:
     def in_progress(self) -> int:
         return len(self._tasks)
 
-    def start(
+    async def start(
         self, network: Network, call: CallPlan, transaction_id: str, key: HeldKey | None
     ) -> None:
+        """Hold the key for the reversal (before the 504 leaves), then reverse in the background."""
+        if key is not None:
+            await self._store("reverse", self.store.reverse(*key, self.hold_seconds))
         task = asyncio.create_task(self._run(network, call, transaction_id, key))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -87,8 +90,6 @@ class Reversals:
     async def _run(
         self, network: Network, call: CallPlan, transaction_id: str, key: HeldKey | None
     ) -> None:
-        if key is not None:
-            await self._store("reverse", self.store.reverse(*key, self.hold_seconds))
         try:
             released = await self._attempts(network, call)
         except asyncio.CancelledError:

@@ -321,7 +321,7 @@ class AuthorizationService:
             self._record(network, "timeout", 504, started, transaction_id, merchant_id)
             # An unknown outcome: the network may have authorized it. Reverse it (and hold the
             # key until then): docs/decisions/0100-timeouts-are-reversed-before-the-key-is-freed.md
-            self.reversals.start(network, plan, transaction_id, key)
+            await self.reversals.start(network, plan, transaction_id, key)
             raise Problem(
                 status=504,
                 slug=TIMEOUT_SLUG,
