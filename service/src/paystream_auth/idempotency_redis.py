@@ -17,6 +17,7 @@ import asyncio
 import math
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, Final
 
 import msgspec
@@ -25,6 +26,7 @@ from purgatory.domain.model import OpenedState
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.credentials import CredentialProvider
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
@@ -41,6 +43,8 @@ from paystream_auth.idempotency import (
 
 FORMAT: Final = b"1"
 BREAKER_NAME: Final = "idempotency-store"
+# In PAYSTREAM_SECRETS_DIR, from Vault through External Secrets like the other secrets.
+STORE_PASSWORD_FILE: Final = "idempotency-store-password"  # noqa: S105 (a file name)
 
 # KEYS[1] record; ARGV[1] the claimed value (1P..fp), ARGV[2] lease ms, ARGV[3] fingerprint.
 # Returns {0} fresh, {1, answer} replay, {2} mismatch, {3} in flight, {4} unknown format,
@@ -109,7 +113,21 @@ def decode_answer(raw: bytes) -> StoredResponse:
     return StoredResponse(status_code, body, outcome)
 
 
-def connect(url: str, timeout_seconds: float) -> Redis:
+class PasswordFile(CredentialProvider):
+    """The store's password, read from its file for every new connection: after a rotation
+    (External Secrets rewrites the file) new connections use the new one, without a restart."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+
+    def get_credentials(self) -> tuple[str]:
+        return (self._path.read_text().strip(),)
+
+    async def get_credentials_async(self) -> tuple[str]:
+        return self.get_credentials()
+
+
+def connect(url: str, timeout_seconds: float, password_file: Path | None = None) -> Redis:
     """A client that fails fast: one immediate retry on a broken connection, none on a timeout.
 
     After a store restart every pooled connection is dead; the one retry reconnects, instead of
@@ -122,6 +140,7 @@ def connect(url: str, timeout_seconds: float) -> Redis:
         socket_connect_timeout=timeout_seconds,
         retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
         health_check_interval=0,
+        credential_provider=PasswordFile(password_file) if password_file is not None else None,
     )
     return client
 

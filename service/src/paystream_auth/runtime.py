@@ -28,7 +28,7 @@ from paystream_auth.idempotency_hmac import (
     load_hmac_secret,
     process_local_hasher,
 )
-from paystream_auth.idempotency_redis import RedisIdempotencyStore, connect
+from paystream_auth.idempotency_redis import STORE_PASSWORD_FILE, RedisIdempotencyStore, connect
 from paystream_auth.logs import JsonLog
 from paystream_auth.metrics import ServiceMetrics
 from paystream_auth.multiproc import (
@@ -88,8 +88,13 @@ def _build_idempotency(
             settings.idempotency_lease_seconds,
         )
         return memory, hasher, None
+    password = settings.secrets_dir / STORE_PASSWORD_FILE  # absent: a store without AUTH
     store = RedisIdempotencyStore(
-        connect(settings.idempotency_store_url, settings.idempotency_store_timeout_seconds),
+        connect(
+            settings.idempotency_store_url,
+            settings.idempotency_store_timeout_seconds,
+            password if password.exists() else None,
+        ),
         settings.environment,
         ttl_seconds=settings.idempotency_ttl_seconds,
         lease_seconds=settings.idempotency_lease_seconds,
