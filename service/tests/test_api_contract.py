@@ -250,6 +250,12 @@ def audit_actions(log_path: Path) -> list[str]:
         ('{"visa": {"exception_rate": "x"}}', 422, "visa.exception_rate"),
         ('{"visa": {"exception_rate": 0.1, "exception_rate": 0.2}}', 400, "exception_rate"),
         ('{"visa": {"exception_rates": 0.1}}', 422, "visa"),
+        ('{"visa": {"timeout_authorized_rate": 2}}', 422, "visa.timeout_authorized_rate"),
+        (
+            '{"amex": {"reversal_error_rate": 0.7, "reversal_timeout_rate": 0.7}}',
+            422,
+            "amex.reversal_timeout_rate",
+        ),
         ("{", 422, "body"),
     ],
 )

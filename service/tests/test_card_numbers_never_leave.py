@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from paystream_ops.processes import ServiceProcess
 
-from .cardgen import SEPARATORS, VISA, card_disguises
+from .cardgen import SEPARATORS, VISA, card_disguises, luhn_check_digit
 from .conftest import service_process
 
 pytestmark = pytest.mark.integration
@@ -33,6 +33,12 @@ def digits_only(text: str) -> str:
 
 # Real card numbers are not runs of one digit; those would match the service's own zeros.
 cards = card_disguises().filter(lambda pair: len(set(pair[0])) > 3)
+# Sent on every run besides the drawn ones, so the log is always reached (a draw may not be).
+FIXED_CARD = "455673758689985" + luhn_check_digit("455673758689985")
+FIXED_MERCHANT_IDS = (
+    "-".join(FIXED_CARD[i : i + 4] for i in range(0, 16, 4)),
+    "shop_" + FIXED_CARD,
+)
 
 
 @dataclass
@@ -73,6 +79,7 @@ def fault_body(where: str, written: str) -> bytes:
     return json.dumps({"visa": {where: written}}).encode()
 
 
+JSON = {"content-type": "application/json"}
 HEADER_NAMES = ("idempotency-key", "x-request-id", "user-agent", "authorization", "content-type")
 
 
@@ -143,6 +150,15 @@ def test_card_numbers_in_any_disguise_never_come_back_nor_reach_logs_or_metrics(
             assert digits not in digits_only(answer), (request, answer)
 
         one_request()
+        for merchant_id in FIXED_MERCHANT_IDS:
+            case = (
+                FIXED_CARD,
+                Request("POST", "/v1/authorize", JSON, authorize_body("merchant_id", merchant_id)),
+            )
+            sent.append(case)
+            answer = send({False: client, True: admin}, service, case[1])
+            assert answer.startswith("200"), answer
+            assert FIXED_CARD not in digits_only(answer), answer
         admin.delete(
             f"{service.base_url}/admin/faults",
             headers={"authorization": f"Bearer {service.admin_token}"},

@@ -87,6 +87,12 @@ def test_faults_can_come_from_a_file(tmp_path: Path) -> None:
             "PAYSTREAM_IDEMPOTENCY_LEASE_SECONDS: must exceed PAYSTREAM_PROCESSOR_DEADLINE_MS",
         ),
         ({"PAYSTREAM_IDEMPOTENCY_STORE_TIMEOUT_MS": "0"}, "PAYSTREAM_IDEMPOTENCY_STORE_TIMEOUT_MS"),
+        ({"PAYSTREAM_REVERSAL_ATTEMPTS": "0"}, "PAYSTREAM_REVERSAL_ATTEMPTS: expected an integer"),
+        ({"PAYSTREAM_REVERSAL_DEADLINE_MS": "x"}, "PAYSTREAM_REVERSAL_DEADLINE_MS: expected a"),
+        (
+            {"PAYSTREAM_FAULTS": '{"visa": {"timeout_authorized_rate": 2}}'},
+            "PAYSTREAM_FAULTS: visa.timeout_authorized_rate: expected a fraction",
+        ),
     ],
 )
 def test_bad_values_fail_with_one_line_naming_the_variable(

@@ -33,6 +33,20 @@ def test_an_exception_rate_parses() -> None:
     assert profile.visa == NetworkFaults(exception_rate=0.03, error_rate=0.01)
 
 
+def test_the_unknown_outcome_and_reversal_faults_parse() -> None:
+    profile = parse_profile(
+        b'{"visa": {"timeout_rate": 0.03, "timeout_authorized_rate": 0.5,'
+        b' "reversal_error_rate": 0.2, "reversal_timeout_rate": 0.1, "reversal_latency_ms": 40}}'
+    )
+    assert profile.visa == NetworkFaults(
+        timeout_rate=0.03,
+        timeout_authorized_rate=0.5,
+        reversal_error_rate=0.2,
+        reversal_timeout_rate=0.1,
+        reversal_latency_ms=40,
+    )
+
+
 def test_an_empty_object_is_no_faults() -> None:
     assert parse_profile(b"{}").is_empty()
 
@@ -61,6 +75,15 @@ def test_an_empty_object_is_no_faults() -> None:
         ('{"visa": {"exception": 0.1}}', "visa: unknown field (expected added_latency_ms", "visa"),
         ('{"visa": {"slow_rate": 0.1}}', "slow_latency_ms: required", None),
         ('{"visa": 0.1}', "visa: expected an object", "visa"),
+        ('{"visa": {"timeout_authorized_rate": 1.5}}', "visa.timeout_authorized_rate: expec", None),
+        ('{"visa": {"timeout_authorized_rate": "1"}}', "visa.timeout_authorized_rate: expec", None),
+        ('{"amex": {"reversal_error_rate": -0.1}}', "amex.reversal_error_rate: expected a", None),
+        ('{"amex": {"reversal_latency_ms": -1}}', "amex.reversal_latency_ms: expected ms", None),
+        (
+            '{"visa": {"reversal_timeout_rate": 0.6, "reversal_error_rate": 0.6}}',
+            "visa: reversal_timeout_rate + reversal_error_rate must not exceed 1",
+            None,
+        ),
         ("[1]", "expected a JSON object", None),
         ("{", "not valid JSON", None),
     ],

@@ -1,6 +1,6 @@
 """One contract, two stores: the in-memory store and the shared store on a real redis-server.
 
-Every rule of docs/decisions/0054 and 0055 is checked against both, with the real clock (TTLs
+Every rule of docs/decisions/0054, 0055 and 0100 is checked against both, with the real clock (TTLs
 and leases of a few hundred milliseconds keep it fast).
 """
 
@@ -20,6 +20,7 @@ from paystream_auth.idempotency import (
     MemoryIdempotencyStore,
     Mismatch,
     Replay,
+    Reversing,
     StoredResponse,
 )
 from paystream_auth.idempotency_redis import RedisIdempotencyStore, connect
@@ -185,3 +186,58 @@ def test_racing_claims_authorize_once(
     assert claims.count(Fresh()) == 1
     assert claims.count(InFlight()) == concurrent - 1
     assert after == (Fresh() if first_fails else Replay(ANSWER))
+
+
+def test_a_key_held_for_a_reversal_answers_reversing_then_frees(open_store: OpenStore) -> None:
+    """After a timeout the key is the reversal's: retries are told so; its release frees it."""
+
+    async def body(store: IdempotencyStore) -> list[object]:
+        await store.claim("k", FP_A)
+        await store.reverse("k", FP_A, 5.0)
+        held = [await store.claim("k", FP_A), await store.claim("k", FP_B)]
+        await store.release("k", FP_B)  # not the holder: nothing changes
+        still = await store.claim("k", FP_A)
+        await store.release("k", FP_A)
+        return [*held, still, await store.claim("k", FP_A)]
+
+    assert run(open_store, body) == [Reversing(), Mismatch(), Reversing(), Fresh()]
+
+
+def test_a_reversal_hold_outlives_the_claim_lease_and_ends_with_its_own(
+    open_store: OpenStore,
+) -> None:
+    async def body(store: IdempotencyStore) -> list[object]:
+        await store.claim("k", FP_A)
+        await store.reverse("k", FP_A, LEASE * 2)
+        await asyncio.sleep(LEASE + 0.05)  # past the claim's lease, inside the hold
+        kept = await store.claim("k", FP_A)
+        await asyncio.sleep(LEASE)
+        return [kept, await store.claim("k", FP_A)]
+
+    assert run(open_store, body) == [Reversing(), Fresh()]
+
+
+def test_a_failed_reversal_stores_its_answer_on_the_held_key(open_store: OpenStore) -> None:
+    unresolved = StoredResponse(502, b"", "unresolved")
+
+    async def body(store: IdempotencyStore) -> list[object]:
+        await store.claim("k", FP_A)
+        await store.reverse("k", FP_A, 5.0)
+        await store.complete("k", FP_A, unresolved)
+        await store.release("k", FP_A)  # an answer is never released
+        return [await store.claim("k", FP_A), await store.claim("k", FP_B)]
+
+    assert run(open_store, body) == [Replay(unresolved), Mismatch()]
+
+
+def test_a_reversal_never_takes_a_key_another_request_holds(open_store: OpenStore) -> None:
+    async def body(store: IdempotencyStore) -> list[object]:
+        await store.claim("k", FP_A)
+        await asyncio.sleep(LEASE + 0.1)  # the first claim's lease ended
+        await store.claim("k", FP_B)  # and the key was claimed again since
+        await store.reverse("k", FP_A, 5.0)
+        await store.complete("k", FP_B, ANSWER)
+        await store.reverse("k", FP_B, 5.0)  # nor turns an answer back into a hold
+        return [await store.claim("k", FP_B)]
+
+    assert run(open_store, body) == [Replay(ANSWER)]

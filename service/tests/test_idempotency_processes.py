@@ -299,3 +299,44 @@ def test_a_visible_ascii_key_at_the_limit_is_accepted(one_service: ServiceProces
     again = raw_post(one_service.port, b"k" * 255)
     assert again[0] == 200 and b"idempotent-replayed: true" in again[1]
     assert json.loads(again[2])["transaction_id"] == json.loads(payload)["transaction_id"]
+
+
+def test_a_timeout_at_the_canary_is_reversed_before_a_retry_on_stable_authorizes(
+    start_service: StartService, tmp_path: Path, redis_server: RedisServerProcess
+) -> None:
+    """The incident: the canary times out (the network authorized it all the same), the caller
+    retries on stable with the same key. The retry waits (409) until the canary's reversal has
+    released the hold, then authorizes once: never two holds on the card."""
+    secrets_dir = shared_secrets(tmp_path / "secrets")
+    common = {
+        "PAYSTREAM_SECRETS_DIR": str(secrets_dir),
+        "PAYSTREAM_IDEMPOTENCY_STORE": "redis",
+        "PAYSTREAM_IDEMPOTENCY_STORE_URL": redis_server.url,
+        "PAYSTREAM_ENVIRONMENT": f"t{time.monotonic_ns()}",
+        "PAYSTREAM_IDEMPOTENCY_STORE_TIMEOUT_MS": "2000",
+        "PAYSTREAM_PROCESSOR_DEADLINE_MS": "200",
+    }
+    faults = {"visa": {"timeout_rate": 1, "timeout_authorized_rate": 1, "reversal_latency_ms": 400}}
+    stable = start_service({**common, "PAYSTREAM_VERSION": "stable"})
+    canary = start_service(
+        {**common, "PAYSTREAM_VERSION": "canary", "PAYSTREAM_FAULTS": json.dumps(faults)}
+    )
+    pair = Pair(stable, canary, [tmp_path / f"service-{i}" / "service.log" for i in (0, 1)])
+    ledger = Ledger()
+
+    async def main() -> bytes:
+        async with httpx.AsyncClient(timeout=10) as client:
+            sent = time.monotonic()
+            ledger.note("order-t", await post(client, canary.base_url, "order-t", body), sent)
+            await caller(client, [stable.base_url] * 2, "order-t", ledger, time.monotonic() + 5)
+            return (await client.get(f"{canary.base_url}/metrics")).content
+
+    body = request_body(VISA)
+    exposition = asyncio.run(main()).decode()
+    seen = [(status, slug) for _, status, slug in ledger.statuses]
+    assert seen[0] == (504, "processor-timeout")
+    assert (409, "idempotency-key-reversing") in seen[1:-1]
+    assert seen[-1] == (200, "")
+    assert 'paystream_auth_reversals_total{network="visa",result="reversed"} 1.0' in exposition
+    assert 'paystream_auth_unreversed_holds_total{network="visa"} 0.0' in exposition
+    assert_one_authorization_per_key(ledger, authorized_transactions(pair))

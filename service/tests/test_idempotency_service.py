@@ -230,3 +230,34 @@ def test_an_answer_the_store_missed_is_stored_once_it_is_back(tmp_path: Path) ->
     assert isinstance(first, Reply) and first.status_code == 200
     assert isinstance(retry, Reply) and retry.body == first.body
     assert retry.headers == {"Idempotent-Replayed": "true"}  # same transaction, not a new one
+
+
+def test_the_store_password_comes_from_its_file_and_a_rotation_needs_no_restart(
+    tmp_path: Path,
+) -> None:
+    """The cluster's store requires AUTH: the password is the file External Secrets writes,
+    read for every new connection; a wrong one is a 503 (nothing authorized), never a 500."""
+    (tmp_path / "secrets").mkdir()
+    password_file = tmp_path / "secrets" / "idempotency-store-password"
+    password_file.write_text("first-password-0123456789\n")
+    with running_redis(tmp_path / "redis.log", password="first-password-0123456789") as server:
+        runtime = shared(tmp_path, server.url, PAYSTREAM_IDEMPOTENCY_STORE_BREAKER_THRESHOLD="100")
+
+        async def main() -> list[int]:
+            await runtime.prepare()
+            assert runtime.shared_store is not None
+            client = runtime.shared_store.client
+            answers = [await send(runtime, request_body(VISA), "pw-1")]
+            # Rotation: the server takes the new password, the file follows; then every pooled
+            # connection is dropped, as after a store restart.
+            await client.config_set("requirepass", "second-password-0123456789")
+            password_file.write_text("second-password-0123456789\n")
+            await client.connection_pool.disconnect()
+            answers.append(await send(runtime, request_body(VISA), "pw-2"))
+            password_file.write_text("wrong-password-0123456789\n")
+            await client.connection_pool.disconnect()
+            answers.append(await send(runtime, request_body(VISA), "pw-3"))
+            return [status(a) for a in answers]
+
+        assert asyncio.run(main()) == [200, 200, 503]
+    assert approvals(runtime) == 2

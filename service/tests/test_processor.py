@@ -11,8 +11,12 @@ from paystream_auth.processor import (
     LATENCY_MODELS,
     CallPlan,
     ProcessorError,
+    ReversalError,
+    ReversalPlan,
     execute,
+    execute_reversal,
     plan_call,
+    plan_reversal,
 )
 
 N = 20_000
@@ -96,3 +100,36 @@ def test_a_hung_call_waits_for_the_deadline() -> None:
 def test_an_error_call_raises_after_its_latency() -> None:
     with pytest.raises(ProcessorError):
         asyncio.run(execute(CallPlan("error", 0.01)))
+
+
+def test_a_configured_share_of_timed_out_calls_was_authorized_at_the_network() -> None:
+    result = plans(NetworkFaults(timeout_rate=0.5, timeout_authorized_rate=0.3))
+    hung = [plan for plan in result if plan.kind == "hang"]
+    assert abs(sum(plan.held for plan in hung) / len(hung) - 0.3) < 0.02
+    assert not any(plan.held for plan in result if plan.kind != "hang")
+    assert not any(p.held for p in plans(NetworkFaults(timeout_rate=0.5)))
+
+
+def test_reversal_faults_and_latency_are_their_own() -> None:
+    rng = random.Random(3)
+    faults = NetworkFaults(
+        timeout_rate=1.0,  # the call's faults do not touch its reversal
+        reversal_error_rate=0.2,
+        reversal_timeout_rate=0.1,
+        reversal_latency_ms=500,
+    )
+    result = [plan_reversal(rng, "visa", faults, 1.0) for _ in range(N)]
+    kinds = [plan.kind for plan in result]
+    assert abs(kinds.count("hang") / N - 0.1) < 0.01
+    assert abs(kinds.count("error") / N - 0.2) < 0.01
+    assert min(plan.latency_seconds for plan in result) >= 0.5
+    clean = [plan_reversal(rng, "visa", None, 1.0) for _ in range(1000)]
+    assert {plan.kind for plan in clean} == {"done"}
+
+
+def test_a_reversal_releases_a_hold_only_where_the_network_made_one() -> None:
+    held, not_held = CallPlan("hang", 0.0, held=True), CallPlan("hang", 0.0)
+    assert asyncio.run(execute_reversal(ReversalPlan("done", 0.0), held)) is True
+    assert asyncio.run(execute_reversal(ReversalPlan("done", 0.0), not_held)) is False
+    with pytest.raises(ReversalError):
+        asyncio.run(execute_reversal(ReversalPlan("error", 0.0), held))

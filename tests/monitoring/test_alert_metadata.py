@@ -129,6 +129,7 @@ def test_the_required_alerts_exist(alerts: list[Rule]) -> None:
         "PaystreamAuthPodsNotReady",
         "PaystreamAuthRolloutAborted",
         "PaystreamAuthIdempotencyStoreFailing",
+        "PaystreamAuthReversalFailed",
         "PaystreamAuthCanaryPausedTooLong",
     }
 

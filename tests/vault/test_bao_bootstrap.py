@@ -14,6 +14,9 @@ from paystream_ops.vault import contract
 from paystream_ops.vault.policy import read_policy_hcl
 from paystream_ops.vault.values import GENERATED_PATTERN
 
+# 5 for Vault itself, 2 x (settings + value) per secret
+CHANGES = 5 + 2 * len(contract.SECRET_NAMES)
+
 # A value typed on the command line, generated per run (never a committed literal).
 ARGV_VALUE = "argv-" + secrets.token_hex(12)
 
@@ -94,13 +97,14 @@ def test_second_bootstrap_changes_nothing_and_says_so(
     assert second.exit_code == 0, second.stderr
     doc = json.loads(second.stdout)
     assert doc["counts"] == {"create": 0, "update": 0, "unchanged": len(doc["changes"])}
-    assert len(doc["changes"]) == 9  # 5 for Vault itself, 2 x (settings + value) per secret
+    # 5 for Vault itself, 2 x (settings + value) per secret
+    assert len(doc["changes"]) == 5 + 2 * len(contract.SECRET_NAMES)
     # Verified by reading state, not by trusting the plan: no write touched anything, so every
     # timestamp and version number is what the first run left.
     assert snapshot(bao, "prod") == before
     text = run_cli(bootstrap_argv("prod"), bao.environ())
     assert text.exit_code == 0
-    assert "nothing to change: 9 unchanged" in text.stdout
+    assert f"nothing to change: {CHANGES} unchanged" in text.stdout
 
 
 def test_bootstrap_of_one_environment_leaves_the_other_alone(
@@ -292,7 +296,7 @@ def test_dry_run_prints_the_plan_and_writes_nothing(
     result = run_cli(bootstrap_argv("staging", "--generate", "--dry-run"), bao.environ())
 
     assert result.exit_code == 0, result.stderr
-    assert "9 created, 0 updated, 0 unchanged (dry run: nothing written" in result.stdout
+    assert f"{CHANGES} created, 0 updated, 0 unchanged (dry run: nothing written" in result.stdout
     assert "paystream/" not in bao.client().mounts()
     assert "kubernetes-staging/" not in bao.client().auth_methods()
 
@@ -311,14 +315,19 @@ def test_the_installed_command_reads_seeds_from_stdin_and_is_quiet_the_second_ti
         "--kubernetes-host", "https://prod.kubernetes.invalid:6443",
         "--kubernetes-ca-file", str(ca_pem_file),
     ]  # fmt: skip
-    seeds = seeds_json(processor_api_key="pk_" + "c3" * 16, admin_token="at_" + "d4" * 16)
+    seeds = seeds_json(
+        processor_api_key="pk_" + "c3" * 16,
+        admin_token="at_" + "d4" * 16,
+        idempotency_hmac_key="hk_" + "e5" * 16,
+        idempotency_store_password="sp_" + "f6" * 16,
+    )
     env = {**os.environ, **bao.environ()}
 
     first = subprocess.run(command, input=seeds, env=env, capture_output=True, text=True)
     second = subprocess.run(command, input=seeds, env=env, capture_output=True, text=True)
 
     assert first.returncode == 0, first.stderr
-    assert "9 created, 0 updated, 0 unchanged" in first.stdout
+    assert f"{CHANGES} created, 0 updated, 0 unchanged" in first.stdout
     assert second.returncode == 0, second.stderr
-    assert "nothing to change: 9 unchanged" in second.stdout
+    assert f"nothing to change: {CHANGES} unchanged" in second.stdout
     assert "c3c3" not in first.stdout + second.stdout + first.stderr + second.stderr

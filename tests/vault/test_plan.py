@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from paystream_ops.errors import UserError
+from paystream_ops.vault.contract import SECRET_NAMES
 from paystream_ops.vault.desired import (
     BootstrapSettings,
     KubernetesAuth,
@@ -29,13 +30,13 @@ def applied(resource: Resource) -> dict[str, Any]:
 def test_plan_against_the_state_it_would_create_is_all_unchanged() -> None:
     resources = desired_resources(SETTINGS)
     actual = {r.read_path: applied(r) for r in resources}
-    states = {"processor-api-key": SecretState(3, True), "admin-token": SecretState(1, True)}
+    states = {name: SecretState(3, True) for name in SECRET_NAMES}
 
     plan = build_plan("staging", resources, actual, states, {}, None)
 
     assert plan.is_noop
     assert plan.resource_writes == () and plan.secret_writes == ()
-    assert plan.counts() == {"create": 0, "update": 0, "unchanged": len(resources) + 2}
+    assert plan.counts() == {"create": 0, "update": 0, "unchanged": len(resources) + 4}
 
 
 def test_empty_vault_plans_every_resource_and_secret_in_dependency_order() -> None:
@@ -50,13 +51,11 @@ def test_empty_vault_plans_every_resource_and_secret_in_dependency_order() -> No
         "auth-method",
         "auth-config",
         "role",
-        "secret-settings",
-        "secret-settings",
-        "secret",
-        "secret",
+        *["secret-settings"] * 4,
+        *["secret"] * 4,
     ]
     assert all(change.action is Action.CREATE for change in plan.changes)
-    assert [w.cas for w in plan.secret_writes] == [0, 0]
+    assert [w.cas for w in plan.secret_writes] == [0, 0, 0, 0]
 
 
 def test_list_order_does_not_count_as_a_change_but_a_new_member_does() -> None:
@@ -78,18 +77,19 @@ def test_a_kv_v1_mount_is_refused_never_converted_in_place() -> None:
 
 
 def test_existing_secrets_are_never_overwritten_even_when_a_seed_is_given() -> None:
-    states = {"processor-api-key": SecretState(4, True), "admin-token": SecretState(2, True)}
+    states = {name: SecretState(2, True) for name in SECRET_NAMES}
     seeds = {"admin-token": SecretValue("a-new-admin-token-value")}
 
     changes, writes = plan_secrets("prod", states, seeds, generate)
 
     assert writes == []
-    assert [c.action for c in changes] == [Action.UNCHANGED, Action.UNCHANGED]
+    assert [c.action for c in changes] == [Action.UNCHANGED] * 4
     assert "never overwrites" in changes[1].note
 
 
 def test_a_deleted_current_version_is_rewritten_with_check_and_set_on_it() -> None:
-    states = {"processor-api-key": SecretState(4, False), "admin-token": SecretState(2, True)}
+    states = {name: SecretState(2, True) for name in SECRET_NAMES}
+    states["processor-api-key"] = SecretState(4, False)
 
     changes, writes = plan_secrets("prod", states, {}, generate)
 

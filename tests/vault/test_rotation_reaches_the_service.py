@@ -133,7 +133,7 @@ def test_rotated_admin_token_is_accepted_and_the_old_one_rejected_without_a_rest
 
         with flowing(service.base_url) as traffic:
             time.sleep(0.5)
-            for name in contract.SECRET_NAMES:
+            for name in sorted(set(contract.SECRET_NAMES) - contract.NOT_ROTATABLE):
                 rotated = run_cli(
                     ["vault", "rotate", "--env", ENV, "--key", name, "--generate"], bao.environ()
                 )
@@ -166,7 +166,7 @@ def test_rotated_admin_token_is_accepted_and_the_old_one_rejected_without_a_rest
     finally:
         service.stop()
     log = log_path.read_text()
-    for name in contract.SECRET_NAMES:
+    for name in ("processor-api-key", "admin-token"):  # the files the service watches
         assert '"event":"secret.rotated"' in log and f'"name":"{name}"' in log
     for value in (*before.values(), *after.values()):
         assert value not in log

@@ -77,3 +77,13 @@ def test_stdin_value_may_end_in_one_newline() -> None:
 )
 def test_values_passed_where_a_path_belongs_are_recognised(argument: str, is_value: bool) -> None:
     assert looks_like_a_value(argument) is is_value
+
+
+def test_the_idempotency_hmac_key_is_never_rotated_the_store_password_is() -> None:
+    from paystream_ops.vault import contract
+
+    with pytest.raises(UserError, match="idempotency-hmac-key is not rotated"):
+        contract.check_rotatable("idempotency-hmac-key")
+    assert contract.check_rotatable("idempotency-store-password") == "idempotency-store-password"
+    with pytest.raises(UserError, match="unknown secret"):
+        contract.check_rotatable("nope")

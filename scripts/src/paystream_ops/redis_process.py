@@ -23,9 +23,10 @@ from paystream_ops.processes import free_port
 
 
 def _pong(port: int) -> bool:
+    """Up: PONG, or the NOAUTH error a server with a password answers before AUTH."""
     with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2) as sock:
         sock.sendall(b"PING\r\n")
-        return sock.recv(16).startswith(b"+PONG")
+        return sock.recv(16).startswith((b"+PONG", b"-NOAUTH"))
     return False
 
 
@@ -34,6 +35,7 @@ class RedisServerProcess:
     port: int = 0
     log_path: Path | None = None
     data_dir: Path | None = None
+    password: str | None = None  # --requirepass, as the cluster's store requires AUTH
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -55,6 +57,7 @@ class RedisServerProcess:
             "--port", str(self.port),
             "--save", "",
             "--protected-mode", "yes",
+            *(["--requirepass", self.password] if self.password else []),
             *persistence,
         ]  # fmt: skip
 
@@ -91,9 +94,9 @@ class RedisServerProcess:
 
 @contextlib.contextmanager
 def running_redis(
-    log_path: Path | None = None, data_dir: Path | None = None
+    log_path: Path | None = None, data_dir: Path | None = None, password: str | None = None
 ) -> Iterator[RedisServerProcess]:
-    server = RedisServerProcess(log_path=log_path, data_dir=data_dir)
+    server = RedisServerProcess(log_path=log_path, data_dir=data_dir, password=password)
     server.start()
     try:
         yield server

@@ -53,6 +53,9 @@ class Settings:
     idempotency_store_timeout_seconds: float
     idempotency_store_breaker_threshold: int
     idempotency_store_breaker_reset_seconds: float
+    # A timed-out call is reversed: `reversal_attempts` tries, each under its own deadline.
+    reversal_attempts: int
+    reversal_deadline_seconds: float
     # A client's body must arrive whole within `body_timeout_seconds` and never pause longer
     # than `body_idle_timeout_seconds` (granian has no body deadline; see deadline budget).
     body_timeout_seconds: float
@@ -210,6 +213,11 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         idempotency_store_breaker_reset_seconds=_number(
             env, "PAYSTREAM_IDEMPOTENCY_STORE_BREAKER_RESET_SECONDS", 2.0, minimum=0.01, maximum=600
         ),
+        reversal_attempts=_integer(env, "PAYSTREAM_REVERSAL_ATTEMPTS", 5, minimum=1, maximum=20),
+        reversal_deadline_seconds=_number(
+            env, "PAYSTREAM_REVERSAL_DEADLINE_MS", 2000.0, minimum=1, maximum=60_000
+        )
+        / 1000.0,
         body_timeout_seconds=_number(
             env, "PAYSTREAM_BODY_TIMEOUT_MS", 5000.0, minimum=10, maximum=60_000
         )

@@ -41,6 +41,10 @@ class NetworkFaults(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omi
     ``error_rate`` fail with a processor error; ``exception_rate`` raise an unexpected exception
     in the service's own code (a release's bug: 500, outcome ``unexpected_error``);
     ``decline_rate`` replaces the default decline rate.
+    ``timeout_authorized_rate`` of timed-out calls were authorized at the network all the same
+    (a timeout is an unknown outcome); reversals fail at ``reversal_error_rate``, hang at
+    ``reversal_timeout_rate`` and take ``reversal_latency_ms`` more
+    (docs/decisions/0100-timeouts-are-reversed-before-the-key-is-freed.md).
     """
 
     added_latency_ms: float = 0.0
@@ -50,6 +54,10 @@ class NetworkFaults(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omi
     error_rate: float = 0.0
     exception_rate: float = 0.0
     decline_rate: float | None = None
+    timeout_authorized_rate: float = 0.0
+    reversal_error_rate: float = 0.0
+    reversal_timeout_rate: float = 0.0
+    reversal_latency_ms: float = 0.0
 
 
 class InjectedFault(RuntimeError):
@@ -74,13 +82,18 @@ class FaultProfile(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit
 
 
 _RATE_FIELDS: Final = ("slow_rate", "timeout_rate", "error_rate", "exception_rate", "decline_rate")
-_LATENCY_FIELDS: Final = ("added_latency_ms", "slow_latency_ms")
+_REVERSAL_RATE_FIELDS: Final = (
+    "timeout_authorized_rate",
+    "reversal_error_rate",
+    "reversal_timeout_rate",
+)
+_LATENCY_FIELDS: Final = ("added_latency_ms", "slow_latency_ms", "reversal_latency_ms")
 _FIELDS: Final = tuple(NetworkFaults.__struct_fields__)
 _KNOWN_KEYS: Final = frozenset((*NETWORKS, *_FIELDS))
 
 
 def _check_network(network: Network, faults: NetworkFaults) -> None:
-    for field in _RATE_FIELDS:
+    for field in (*_RATE_FIELDS, *_REVERSAL_RATE_FIELDS):
         value = getattr(faults, field)
         if value is not None and not (math.isfinite(value) and 0.0 <= value <= 1.0):
             raise FaultProfileError(
@@ -97,6 +110,11 @@ def _check_network(network: Network, faults: NetworkFaults) -> None:
         raise FaultProfileError(
             f"{network}: timeout_rate + error_rate + exception_rate must not exceed 1",
             f"{network}.timeout_rate",
+        )
+    if faults.reversal_timeout_rate + faults.reversal_error_rate > 1.0:
+        raise FaultProfileError(
+            f"{network}: reversal_timeout_rate + reversal_error_rate must not exceed 1",
+            f"{network}.reversal_timeout_rate",
         )
     if faults.slow_rate > 0 and faults.slow_latency_ms == 0:
         raise FaultProfileError(

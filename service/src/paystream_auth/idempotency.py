@@ -7,7 +7,10 @@ Protocol: `claim` a key for a request fingerprint. The answer is one of
 - `Replay`: the same request already succeeded; return the stored response unchanged;
 - `Mismatch`: the key was used with a different body (a client bug: 422);
 - `InFlight`: the first request with this key is still running; the caller answers 409 at once
-  and never waits (docs/decisions/0055-in-flight-key-is-a-409.md).
+  and never waits (docs/decisions/0055-in-flight-key-is-a-409.md);
+- `Reversing`: the first request timed out and its holder turned the claim over to a reversal
+  (`reverse`, for at most the seconds it names): 409 until the reversal `release`s the key
+  or `complete`s it (docs/decisions/0100-timeouts-are-reversed-before-the-key-is-freed.md).
 A claim is held for at most `lease_seconds` (a crashed holder frees the key), an answer for
 `ttl_seconds`. A store that cannot answer raises `StoreUnavailable`. The in-memory store is per
 process (`make serve`, unit tests); `idempotency_redis.RedisIdempotencyStore` is shared by every
@@ -50,7 +53,12 @@ class InFlight:
     pass
 
 
-Claim = Fresh | Replay | Mismatch | InFlight
+@dataclass(frozen=True, slots=True)
+class Reversing:
+    pass
+
+
+Claim = Fresh | Replay | Mismatch | InFlight | Reversing
 
 
 class StoreUnavailable(Exception):
@@ -69,12 +77,15 @@ class IdempotencyStore(Protocol):
 
     async def release(self, key: str, fingerprint: bytes) -> None: ...
 
+    async def reverse(self, key: str, fingerprint: bytes, hold_seconds: float) -> None: ...
+
 
 @dataclass(slots=True)
 class _Entry:
     fingerprint: bytes
     expires_at: float
     response: StoredResponse | None = None
+    reversing: bool = False
 
 
 class MemoryIdempotencyStore:
@@ -107,7 +118,7 @@ class MemoryIdempotencyStore:
             return Mismatch()
         if entry.response is not None:
             return Replay(entry.response)
-        return InFlight()
+        return Reversing() if entry.reversing else InFlight()
 
     async def complete(self, key: str, fingerprint: bytes, response: StoredResponse) -> None:
         """Store the answer on our claim, or on a free key (a claim whose lease ended)."""
@@ -125,8 +136,17 @@ class MemoryIdempotencyStore:
         if self._held(key, fingerprint) is not None:
             del self._entries[key]
 
+    async def reverse(self, key: str, fingerprint: bytes, hold_seconds: float) -> None:
+        """Turn our claim (or the free key) into a reversal's hold of `hold_seconds`."""
+        now = self._clock()
+        entry = self._held(key, fingerprint)
+        current = self._entries.get(key)
+        if entry is None and current is not None and current.expires_at > now:
+            return  # another request holds the key now: nothing of ours to keep
+        self._insert(key, _Entry(fingerprint, now + hold_seconds, reversing=True))
+
     def _held(self, key: str, fingerprint: bytes) -> _Entry | None:
-        """The key's live claim by this fingerprint, not yet answered."""
+        """The key's live claim (or reversal hold) by this fingerprint, not yet answered."""
         entry = self._entries.get(key)
         if (
             entry is None

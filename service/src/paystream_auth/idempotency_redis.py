@@ -2,9 +2,10 @@
 
 One record per (merchant, key) under `paystream:<environment>:idempotency:<hmac>`, so staging
 and prod never meet in one server. The value is `1` (format version), a state byte (`P` claimed,
-`D` done), the 32-byte fingerprint, then (when done) the stored answer. Each operation is one
-Lua script, atomic on the server: a claim is a GET and a SET PX in one step, so no two pods or
-versions both get `Fresh`. A claim lives `lease_seconds`, an answer `ttl_seconds`.
+`R` held for a reversal, `D` done), the 32-byte fingerprint, then (when done) the stored answer.
+Each operation is one Lua script, atomic on the server: a claim is a GET and a SET PX in one
+step, so no two pods or versions both get `Fresh`. A claim lives `lease_seconds`, an answer
+`ttl_seconds`, a reversal's hold the seconds it names.
 
 Every call has its own deadline and a circuit breaker; a failure raises `StoreUnavailable` and
 the service answers 503 (docs/decisions/0056-idempotency-store-failure-is-a-503.md).
@@ -16,6 +17,7 @@ import asyncio
 import math
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, Final
 
 import msgspec
@@ -24,6 +26,7 @@ from purgatory.domain.model import OpenedState
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.credentials import CredentialProvider
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
@@ -33,15 +36,19 @@ from paystream_auth.idempotency import (
     InFlight,
     Mismatch,
     Replay,
+    Reversing,
     StoredResponse,
     StoreUnavailable,
 )
 
 FORMAT: Final = b"1"
 BREAKER_NAME: Final = "idempotency-store"
+# In PAYSTREAM_SECRETS_DIR, from Vault through External Secrets like the other secrets.
+STORE_PASSWORD_FILE: Final = "idempotency-store-password"  # noqa: S105 (a file name)
 
 # KEYS[1] record; ARGV[1] the claimed value (1P..fp), ARGV[2] lease ms, ARGV[3] fingerprint.
-# Returns {0} fresh, {1, answer} replay, {2} mismatch, {3} in flight, {4} unknown format.
+# Returns {0} fresh, {1, answer} replay, {2} mismatch, {3} in flight, {4} unknown format,
+# {5} reversing.
 _CLAIM: Final = """
 local v = redis.call('GET', KEYS[1])
 if not v then
@@ -51,23 +58,37 @@ end
 if string.sub(v, 1, 1) ~= '1' then return {4} end
 if string.sub(v, 3, 34) ~= ARGV[3] then return {2} end
 if string.sub(v, 2, 2) == 'D' then return {1, string.sub(v, 35)} end
+if string.sub(v, 2, 2) == 'R' then return {5} end
 return {3}
 """
-# KEYS[1] record; ARGV[1] the claimed value; ARGV[2] the done value; ARGV[3] ttl ms.
-# Also stores the answer when the claim is gone (its lease ended while the store was down):
-# the answer of an authorization that happened must win over a later fresh attempt.
+# KEYS[1] record; ARGV[1] the claimed value; ARGV[2] the done value; ARGV[3] ttl ms;
+# ARGV[4] the reversal's hold value. Also stores the answer when the claim is gone (its lease
+# ended while the store was down): the answer of an authorization that happened must win over
+# a later fresh attempt.
 _COMPLETE: Final = """
 local v = redis.call('GET', KEYS[1])
-if v == ARGV[1] or not v then
+if v == ARGV[1] or v == ARGV[4] or not v then
   redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
   return 1
 end
 return 0
 """
-# KEYS[1] record; ARGV[1] the claimed value: only the holder's own claim is removed.
+# KEYS[1] record; ARGV[1] the claimed value, ARGV[2] the reversal's hold value: only the
+# holder's own claim or hold is removed.
 _RELEASE: Final = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
+local v = redis.call('GET', KEYS[1])
+if v == ARGV[1] or v == ARGV[2] then
   return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+# KEYS[1] record; ARGV[1] the claimed value; ARGV[2] the hold value; ARGV[3] hold ms.
+# Our claim (or a free key) becomes a reversal's hold; a key another request holds is left.
+_REVERSE: Final = """
+local v = redis.call('GET', KEYS[1])
+if v == ARGV[1] or v == ARGV[2] or not v then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  return 1
 end
 return 0
 """
@@ -92,7 +113,21 @@ def decode_answer(raw: bytes) -> StoredResponse:
     return StoredResponse(status_code, body, outcome)
 
 
-def connect(url: str, timeout_seconds: float) -> Redis:
+class PasswordFile(CredentialProvider):
+    """The store's password, read from its file for every new connection: after a rotation
+    (External Secrets rewrites the file) new connections use the new one, without a restart."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+
+    def get_credentials(self) -> tuple[str]:
+        return (self._path.read_text().strip(),)
+
+    async def get_credentials_async(self) -> tuple[str]:
+        return self.get_credentials()
+
+
+def connect(url: str, timeout_seconds: float, password_file: Path | None = None) -> Redis:
     """A client that fails fast: one immediate retry on a broken connection, none on a timeout.
 
     After a store restart every pooled connection is dead; the one retry reconnects, instead of
@@ -105,6 +140,7 @@ def connect(url: str, timeout_seconds: float) -> Redis:
         socket_connect_timeout=timeout_seconds,
         retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
         health_check_interval=0,
+        credential_provider=PasswordFile(password_file) if password_file is not None else None,
     )
     return client
 
@@ -130,6 +166,7 @@ class RedisIdempotencyStore:
         self._claim = client.register_script(_CLAIM)
         self._complete = client.register_script(_COMPLETE)
         self._release = client.register_script(_RELEASE)
+        self._reverse = client.register_script(_REVERSE)
         self._factory = AsyncCircuitBreakerFactory(
             default_threshold=breaker_threshold,
             default_ttl=breaker_reset_seconds,
@@ -163,19 +200,28 @@ class RedisIdempotencyStore:
             return Mismatch()
         if code == 3:
             return InFlight()
+        if code == 5:
+            return Reversing()
         raise StoreUnavailable("the stored record has a format this version cannot read")
 
     async def complete(self, key: str, fingerprint: bytes, response: StoredResponse) -> None:
         done = FORMAT + b"D" + fingerprint + encode_answer(response)
         await self._call(
             "complete", self._complete, record_key(self._environment, key),
-            [FORMAT + b"P" + fingerprint, done, self._ttl_ms],
+            [FORMAT + b"P" + fingerprint, done, self._ttl_ms, FORMAT + b"R" + fingerprint],
         )  # fmt: skip
 
     async def release(self, key: str, fingerprint: bytes) -> None:
         await self._call(
             "release", self._release, record_key(self._environment, key),
-            [FORMAT + b"P" + fingerprint],
+            [FORMAT + b"P" + fingerprint, FORMAT + b"R" + fingerprint],
+        )  # fmt: skip
+
+    async def reverse(self, key: str, fingerprint: bytes, hold_seconds: float) -> None:
+        await self._call(
+            "reverse", self._reverse, record_key(self._environment, key),
+            [FORMAT + b"P" + fingerprint, FORMAT + b"R" + fingerprint,
+             max(1, round(hold_seconds * 1000))],
         )  # fmt: skip
 
     async def _call(

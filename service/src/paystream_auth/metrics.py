@@ -49,9 +49,11 @@ DURATION_BUCKETS: Final = (
 
 # 0.5 ms .. 1 s: a healthy store answers in about a millisecond; its own timeout is 100 ms.
 STORE_BUCKETS: Final = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
-STORE_OPERATIONS: Final = ("claim", "complete", "release")
+STORE_OPERATIONS: Final = ("claim", "complete", "release", "reverse")
 STORE_RESULTS: Final = ("ok", "error", "timeout", "rejected")
-IDEMPOTENCY_REJECTIONS: Final = ("in_flight", "mismatch", "store_unavailable")
+IDEMPOTENCY_REJECTIONS: Final = ("in_flight", "mismatch", "store_unavailable", "reversing")
+# reversed: a hold released; not_authorized: the network had none; failed: attempts exhausted.
+REVERSAL_RESULTS: Final = ("reversed", "not_authorized", "failed")
 
 # The classic text format Prometheus 2.x parses; Litestar appends `charset=utf-8` to text types.
 CONTENT_TYPE: Final = "text/plain; version=0.0.4"
@@ -116,6 +118,35 @@ class ServiceMetrics:
         }
 
         self._init_idempotency()
+        self._init_reversals()
+
+    def _init_reversals(self) -> None:
+        reversals = Counter(
+            "paystream_auth_reversals",
+            "Reversals of timed-out authorizations by network and final result.",
+            ["network", "result"],
+            registry=self.registry,
+        )
+        # Ground truth only the simulated network knows; a real one is reconciled from reports.
+        holds = Counter(
+            "paystream_auth_unreversed_holds",
+            "Timed-out calls the simulated network had authorized and no reversal released.",
+            ["network"],
+            registry=self.registry,
+        )
+        self._reversals: dict[tuple[str, str], Any] = {
+            (network, result): reversals.labels(network=network, result=result)
+            for network in NETWORKS
+            for result in REVERSAL_RESULTS
+        }
+        self._holds: dict[str, Any] = {
+            network: holds.labels(network=network) for network in NETWORKS
+        }
+
+    def reversal(self, network: str, result: str, hold_left: bool) -> None:
+        self._reversals[network, result].inc()
+        if hold_left:
+            self._holds[network].inc()
 
     def _init_idempotency(self) -> None:
         operations = Counter(

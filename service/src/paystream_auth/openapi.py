@@ -90,16 +90,24 @@ def build_document(version: str) -> dict[str, Any]:
                         "413": _problem("The body is larger than 16 KiB."),
                         "415": _problem("The body is not application/json."),
                         "409": _problem(
-                            "A request with this Idempotency-Key is still running.", _RETRY_AFTER
+                            "A request with this Idempotency-Key is still running, or timed out "
+                            "and is being reversed.",
+                            _RETRY_AFTER,
                         ),
                         "422": _problem("A field is invalid; `field` names it."),
-                        "502": _problem("The card network returned an error."),
+                        "502": _problem(
+                            "The card network returned an error, or this Idempotency-Key's "
+                            "first request timed out and could not be reversed."
+                        ),
                         "503": _problem(
                             "The network's circuit is open, credentials are not loaded, or the "
                             "idempotency store is unavailable (only requests with a key).",
                             _RETRY_AFTER,
                         ),
-                        "504": _problem("The card network did not answer before the deadline."),
+                        "504": _problem(
+                            "The card network did not answer before the deadline; the call is "
+                            "reversed, and a retry with the same key waits for the reversal."
+                        ),
                     },
                 }
             },

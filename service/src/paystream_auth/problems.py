@@ -62,6 +62,8 @@ _TITLES: Final = {
     "unsupported-media-type": "Unsupported media type",
     "idempotency-key-reused": "Idempotency key reused with a different request",
     "idempotency-key-in-flight": "Idempotency key in use by a request still running",
+    "idempotency-key-reversing": "Idempotency key held while a timed-out call is reversed",
+    "authorization-unresolved": "Timed-out authorization could not be reversed",
     "idempotency-store-unavailable": "Idempotency store unavailable",
     "circuit-open": "Card network circuit open",
     "processor-timeout": "Card network timed out",

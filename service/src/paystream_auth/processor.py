@@ -4,6 +4,11 @@
 error or hang); `execute` then acts it out on the event loop. Keeping the decision pure makes the
 distribution testable without sleeping, and the executor behaves like a real remote call: a hung
 call never returns on its own, so only the caller's deadline ends it.
+
+A hung call is an unknown outcome, as at a real network: `held` says whether the network
+authorized it all the same (a hold on the card only a reversal clears). The service never reads
+`held`; only the simulated network's reversal answer and the lab's ground truth do
+(docs/decisions/0100-timeouts-are-reversed-before-the-key-is-freed.md).
 """
 
 from __future__ import annotations
@@ -64,6 +69,7 @@ class CallPlan(NamedTuple):
     latency_seconds: float
     decline_code: str | None = None
     authorization_code: str | None = None
+    held: bool = False
 
 
 class ProcessorError(Exception):
@@ -80,13 +86,14 @@ def plan_call(
     latency_ms = min(
         max(math.exp(model.mu + model.sigma * rng.gauss()), model.floor_ms), model.cap_ms
     )
-    timeout_rate = error_rate = exception_rate = 0.0
+    timeout_rate = error_rate = exception_rate = held_rate = 0.0
     decline_rate = DEFAULT_DECLINE_RATE
     if faults is not None:
         latency_ms += faults.added_latency_ms
         if faults.slow_rate > 0.0 and rng.random() < faults.slow_rate:
             latency_ms += faults.slow_latency_ms
         timeout_rate = faults.timeout_rate
+        held_rate = faults.timeout_authorized_rate
         error_rate = faults.error_rate
         exception_rate = faults.exception_rate
         if faults.decline_rate is not None:
@@ -94,7 +101,8 @@ def plan_call(
     latency_seconds = latency_ms * latency_scale / 1000.0
     draw = rng.random()
     if draw < timeout_rate:
-        return CallPlan("hang", latency_seconds)
+        held = held_rate > 0.0 and rng.random() < held_rate
+        return CallPlan("hang", latency_seconds, held=held)
     if draw < timeout_rate + error_rate:
         return CallPlan("error", latency_seconds)
     if draw < timeout_rate + error_rate + exception_rate:  # one draw: other runs keep their seeds
@@ -115,3 +123,48 @@ async def execute(plan: CallPlan) -> CallPlan:
     if plan.kind == "error":
         raise ProcessorError("processor returned an error")
     return plan
+
+
+ReversalKind = Literal["done", "error", "hang"]
+
+
+class ReversalPlan(NamedTuple):
+    kind: ReversalKind
+    latency_seconds: float
+
+
+class ReversalError(Exception):
+    """The network refused or failed the reversal; the caller retries it."""
+
+
+def plan_reversal(
+    rng: random.Random, network: Network, faults: NetworkFaults | None, latency_scale: float
+) -> ReversalPlan:
+    """What one reversal attempt does: the network's usual latency, then its reversal faults."""
+    model = LATENCY_MODELS[network]
+    latency_ms = min(
+        max(math.exp(model.mu + model.sigma * rng.gauss()), model.floor_ms), model.cap_ms
+    )
+    timeout_rate = error_rate = 0.0
+    if faults is not None:
+        latency_ms += faults.reversal_latency_ms
+        timeout_rate = faults.reversal_timeout_rate
+        error_rate = faults.reversal_error_rate
+    latency_seconds = latency_ms * latency_scale / 1000.0
+    draw = rng.random()
+    if draw < timeout_rate:
+        return ReversalPlan("hang", latency_seconds)
+    if draw < timeout_rate + error_rate:
+        return ReversalPlan("error", latency_seconds)
+    return ReversalPlan("done", latency_seconds)
+
+
+async def execute_reversal(plan: ReversalPlan, call: CallPlan) -> bool:
+    """Act a reversal out; True when it released a hold, False when there was none to release."""
+    if plan.kind == "hang":
+        await asyncio.get_running_loop().create_future()
+    if plan.latency_seconds > 0.0:
+        await asyncio.sleep(plan.latency_seconds)
+    if plan.kind == "error":
+        raise ReversalError("the network failed the reversal")
+    return call.held

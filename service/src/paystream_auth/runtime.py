@@ -28,7 +28,7 @@ from paystream_auth.idempotency_hmac import (
     load_hmac_secret,
     process_local_hasher,
 )
-from paystream_auth.idempotency_redis import RedisIdempotencyStore, connect
+from paystream_auth.idempotency_redis import STORE_PASSWORD_FILE, RedisIdempotencyStore, connect
 from paystream_auth.logs import JsonLog
 from paystream_auth.metrics import ServiceMetrics
 from paystream_auth.multiproc import (
@@ -39,6 +39,7 @@ from paystream_auth.multiproc import (
     process_identity,
 )
 from paystream_auth.networks import Network
+from paystream_auth.reversal import Reversals
 from paystream_auth.secrets_files import PROCESSOR_API_KEY, SecretsDirectory
 from paystream_auth.service import AuthorizationService
 
@@ -46,6 +47,9 @@ from paystream_auth.service import AuthorizationService
 # only every 50 x 20 young ones: measured, full collections of the whole heap set the p99
 # (30-47 ms); frozen start-up objects are never scanned again.
 GC_THRESHOLDS: Final = (50_000, 20, 50)
+# At shutdown, reversals still running get this long before they are cancelled (and counted
+# failed): well inside granian's worker kill timeout, so the worker still exits cleanly.
+BACKGROUND_GRACE_SECONDS: Final = 5.0
 
 
 def _check_metrics_mode(settings: Settings, env: dict[str, str]) -> None:
@@ -84,8 +88,13 @@ def _build_idempotency(
             settings.idempotency_lease_seconds,
         )
         return memory, hasher, None
+    password = settings.secrets_dir / STORE_PASSWORD_FILE  # absent: a store without AUTH
     store = RedisIdempotencyStore(
-        connect(settings.idempotency_store_url, settings.idempotency_store_timeout_seconds),
+        connect(
+            settings.idempotency_store_url,
+            settings.idempotency_store_timeout_seconds,
+            password if password.exists() else None,
+        ),
         settings.environment,
         ttl_seconds=settings.idempotency_ttl_seconds,
         lease_seconds=settings.idempotency_lease_seconds,
@@ -142,6 +151,17 @@ class Runtime:
         fault_state = FaultState(settings.startup_faults)
         window = RecentWindow()
         store, hasher, shared_store = _build_idempotency(settings, metrics)
+        rng = random.Random(settings.seed)
+        reversals = Reversals(
+            attempts=settings.reversal_attempts,
+            deadline_seconds=settings.reversal_deadline_seconds,
+            latency_scale=settings.latency_scale,
+            faults=fault_state,
+            store=store,
+            metrics=metrics,
+            log=log,
+            rng=rng,
+        )
         service = AuthorizationService(
             version=settings.version,
             deadline_seconds=settings.processor_deadline_seconds,
@@ -153,8 +173,9 @@ class Runtime:
             metrics=metrics,
             window=window,
             log=log,
-            rng=random.Random(settings.seed),
+            rng=rng,
             processor_key=lambda: secrets.value(PROCESSOR_API_KEY),
+            reversals=reversals,
         )
         return cls(
             settings=settings,
@@ -253,6 +274,7 @@ class Runtime:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        await self.service.close(BACKGROUND_GRACE_SECONDS)  # reversals need the store
         if self.shared_store is not None:
             with contextlib.suppress(Exception):  # a store already gone has nothing to flush
                 await self.shared_store.close()

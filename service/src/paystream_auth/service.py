@@ -29,6 +29,7 @@ from paystream_auth.idempotency import (
     InFlight,
     Mismatch,
     Replay,
+    Reversing,
     StoredResponse,
     StoreUnavailable,
 )
@@ -38,6 +39,7 @@ from paystream_auth.metrics import ServiceMetrics
 from paystream_auth.networks import FAILURE_OUTCOMES, UNKNOWN_NETWORK, Network, Outcome
 from paystream_auth.problems import Problem
 from paystream_auth.processor import ProcessorError, execute, plan_call
+from paystream_auth.reversal import UNRESOLVED, HeldKey, Reversals
 from paystream_auth.validation import (
     AuthorizeRequest,
     CardProblem,
@@ -80,6 +82,7 @@ REPLAY_HEADER: Final = "Idempotent-Replayed"
 # How long an answer the store could not take is offered to it again (decision 0056).
 LATE_COMPLETE_SECONDS: Final = 300.0
 _STORED_OUTCOMES: Final[dict[str, Outcome]] = {"approved": "approved", "declined": "declined"}
+TIMEOUT_SLUG: Final = "processor-timeout"
 
 
 def new_transaction_id() -> str:
@@ -101,6 +104,7 @@ class AuthorizationService:
     log: JsonLog
     rng: random.Random
     processor_key: Callable[[], str | None]
+    reversals: Reversals
     clock: Callable[[], float] = time.perf_counter
     _late_completes: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -217,6 +221,10 @@ class AuthorizationService:
                 ),
                 network,
             )
+        if isinstance(claim, Reversing):
+            raise self._reject(call, self._reversing(), network)
+        if isinstance(claim, Replay) and claim.response.outcome == UNRESOLVED.outcome:
+            raise self._unresolved(call, network)
         if isinstance(claim, Replay):
             stored = claim.response
             outcome = _STORED_OUTCOMES.get(stored.outcome, "approved")
@@ -225,14 +233,13 @@ class AuthorizationService:
             )
             return Reply(stored.status_code, stored.body, outcome, {REPLAY_HEADER: "true"})
         try:
-            reply = await self._authorize(call, request, network)
+            reply = await self._authorize(call, request, network, (scoped, fingerprint))
+        except Problem as problem:
+            if problem.slug != TIMEOUT_SLUG:  # after a timeout the reversal holds the key
+                await self._release(scoped, fingerprint)
+            raise
         except BaseException:
-            # A failure (timeout, processor error, open circuit) is not an answer: a retry
-            # with the same key may try again.
-            try:
-                await self.idempotency.release(scoped, fingerprint)
-            except StoreUnavailable as exc:  # the claim then ends with its lease: retries see 409
-                self._store_error("release", exc)
+            await self._release(scoped, fingerprint)
             raise
         stored = StoredResponse(reply.status_code, reply.body, reply.outcome)
         try:
@@ -245,6 +252,47 @@ class AuthorizationService:
             self._late_completes.add(task)
             task.add_done_callback(self._late_completes.discard)
         return reply
+
+    async def _release(self, key: str, fingerprint: bytes) -> None:
+        """A failure (processor error, open circuit) is not an answer: a retry may try again."""
+        try:
+            await self.idempotency.release(key, fingerprint)
+        except StoreUnavailable as exc:  # the claim then ends with its lease: retries see 409
+            self._store_error("release", exc)
+
+    def _reversing(self) -> Problem:
+        # docs/decisions/0100-timeouts-are-reversed-before-the-key-is-freed.md
+        self.metrics.idempotency_rejected("reversing")
+        return Problem(
+            status=409,
+            slug="idempotency-key-reversing",
+            detail="the previous request with this Idempotency-Key timed out and is being "
+            "reversed; retry after the time in Retry-After",
+            field="Idempotency-Key",
+            headers={"Retry-After": str(max(1, math.ceil(self.reversals.deadline_seconds)))},
+        )
+
+    def _unresolved(self, call: Call, network: Network) -> Problem:
+        self._record(call, network, "processor_error", 502)
+        return Problem(
+            status=502,
+            slug="authorization-unresolved",
+            detail="the first request with this Idempotency-Key timed out and could not be "
+            "reversed; this key will not authorize again",
+            field="Idempotency-Key",
+        )
+
+    async def close(self, grace_seconds: float) -> None:
+        """Shutdown: reversals and late completes get `grace_seconds` in all, then are cancelled."""
+        started = time.monotonic()
+        await self.reversals.close(grace_seconds)
+        late = set(self._late_completes)
+        if late:
+            left = max(0.0, grace_seconds - (time.monotonic() - started))
+            _, pending = await asyncio.wait(late, timeout=left)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
 
     async def _complete_later(self, key: str, fingerprint: bytes, stored: StoredResponse) -> None:
         give_up_at = time.monotonic() + LATE_COMPLETE_SECONDS
@@ -283,7 +331,13 @@ class AuthorizationService:
             headers={"Retry-After": str(exc.retry_after_seconds)},
         )
 
-    async def _authorize(self, call: Call, request: AuthorizeRequest, network: Network) -> Reply:
+    async def _authorize(
+        self,
+        call: Call,
+        request: AuthorizeRequest,
+        network: Network,
+        key: HeldKey | None = None,
+    ) -> Reply:
         transaction_id = new_transaction_id()
         merchant_id = request.merchant_id
         if self.processor_key() is None:
@@ -316,9 +370,12 @@ class AuthorizationService:
             ) from None
         except TimeoutError:
             self._record(call, network, "timeout", 504, transaction_id, merchant_id)
+            # An unknown outcome: the network may have authorized it. Reverse it (and hold the
+            # key until then): docs/decisions/0100-timeouts-are-reversed-before-the-key-is-freed.md
+            await self.reversals.start(network, plan, transaction_id, key)
             raise Problem(
                 status=504,
-                slug="processor-timeout",
+                slug=TIMEOUT_SLUG,
                 detail=f"the {network} network did not answer within "
                 f"{self.deadline_seconds * 1000:.0f} ms",
             ) from None

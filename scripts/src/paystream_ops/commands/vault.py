@@ -187,7 +187,7 @@ def run_rotate(args: argparse.Namespace) -> int:
     from paystream_ops.vault.report import rotation_document, rotation_lines
     from paystream_ops.vault.rotate import rotate
 
-    contract.check_secret_name(args.key)
+    contract.check_rotatable(args.key)
     value = _read_new_value(args)
     client = VaultClient.from_environment(os.environ)
     client.check_token()

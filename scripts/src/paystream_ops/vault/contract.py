@@ -12,7 +12,12 @@ from paystream_ops.paths import ENVIRONMENTS
 KV_MOUNT = "paystream"
 SERVICE = "auth-service"
 # One Vault secret per file the pod reads; the file, the Secret key and the Vault name agree.
-SECRET_NAMES: tuple[str, ...] = ("processor-api-key", "admin-token")
+SECRET_NAMES: tuple[str, ...] = (
+    "processor-api-key",
+    "admin-token",
+    "idempotency-hmac-key",
+    "idempotency-store-password",
+)
 SECRET_PROPERTY = "value"  # noqa: S105 (a property name, not a password)
 
 ESO_SERVICE_ACCOUNT = "external-secrets"
@@ -30,10 +35,24 @@ def check_env(env: str) -> str:
     return env
 
 
+# Rotating it renames every stored idempotency key: each retry in flight would authorize again.
+NOT_ROTATABLE: frozenset[str] = frozenset({"idempotency-hmac-key"})
+
+
 def check_secret_name(name: str) -> str:
     if name not in SECRET_NAMES:
         raise UserError(
             f"--key: unknown secret {name!r}; expected one of {', '.join(SECRET_NAMES)}"
+        )
+    return name
+
+
+def check_rotatable(name: str) -> str:
+    check_secret_name(name)
+    if name in NOT_ROTATABLE:
+        raise UserError(
+            f"--key: {name} is not rotated: a new value forgets every stored idempotency answer "
+            "(docs/decisions/0054-shared-idempotency-store.md)"
         )
     return name
 

@@ -29,7 +29,7 @@ def rotate(
     now: datetime | None = None,
 ) -> RotationResult:
     contract.check_env(env)
-    contract.check_secret_name(name)
+    contract.check_rotatable(name)
     path = contract.secret_path(env, name)
     label = contract.secret_full_path(env, name)
     moment = now or datetime.now(UTC)

@@ -282,13 +282,27 @@ def _health_check(ctx: TargetContext, apps: list[K8sObject]) -> Iterator[Problem
         )
 
 
+def _destination_namespace(app: K8sObject) -> str:
+    return str(dig(app, "spec", "destination", "namespace") or "")
+
+
 def _waves(ctx: TargetContext, apps: list[K8sObject]) -> Iterator[Problem]:
     charts = [a for a in apps if any(s.get("chart") for s in sources(a))]
-    platform_wave = max((w for a in charts if (w := wave(a)) is not None), default=None)
     for app in apps:
         renders = [r for s in sources(app) if (r := local_render(ctx, s)) is not None]
         if not any(any(True for _ in r.of_kind("Rollout")) for r in renders):
             continue
+        # The platform is the charts outside the service's namespace; a chart inside it (the
+        # idempotency store) belongs to the service and follows its secret store (decision 0101).
+        platform_wave = max(
+            (
+                w
+                for a in charts
+                if _destination_namespace(a) != _destination_namespace(app)
+                and (w := wave(a)) is not None
+            ),
+            default=None,
+        )
         app_wave = wave(app)
         if platform_wave is not None and app_wave is not None and app_wave <= platform_wave:
             yield ctx.problem(

@@ -41,6 +41,8 @@ CONTROLLER_SECRETS = {
     "argo-rollouts-notification-secret": "the Argo Rollouts controller (self-service "
     "notifications)",
     "alertmanager-receivers": "Alertmanager (kube-prometheus-stack alertmanagerSpec.secrets)",
+    "idempotency-store-users": "the Valkey chart's pods (auth.usersExistingSecret of "
+    "apps/<env>/idempotency-store.yaml; checked by platform-charts)",
 }
 # Anything but the latest version's raw value would stop rotations from reaching the pod.
 LATEST_RAW_VALUE: dict[str, tuple[object, ...]] = {
