@@ -37,6 +37,7 @@ from paystream_auth.metrics import ServiceMetrics
 from paystream_auth.networks import FAILURE_OUTCOMES, UNKNOWN_NETWORK, Network, Outcome
 from paystream_auth.problems import Problem
 from paystream_auth.processor import ProcessorError, execute, plan_call
+from paystream_auth.test_cards import is_test_card
 from paystream_auth.validation import (
     AuthorizeRequest,
     CardProblem,
@@ -103,9 +104,12 @@ class AuthorizationService:
         transaction_id: str | None = None,
         merchant_id: str | None = None,
         replay: bool = False,
+        synthetic: bool = False,
     ) -> float:
         elapsed = self.clock() - started
         self.metrics.count(network, outcome)
+        if synthetic:
+            self.metrics.count_synthetic(network, outcome)
         if outcome != "invalid":
             self.metrics.observe(network, elapsed)
             self.window.record(elapsed, outcome not in FAILURE_OUTCOMES)
@@ -178,7 +182,14 @@ class AuthorizationService:
             stored = claim.response
             outcome = _STORED_OUTCOMES.get(stored.outcome, "approved")
             self._record(
-                network, outcome, stored.status_code, started, None, request.merchant_id, True
+                network,
+                outcome,
+                stored.status_code,
+                started,
+                None,
+                request.merchant_id,
+                replay=True,
+                synthetic=is_test_card(request.card_number),
             )
             return Reply(stored.status_code, stored.body, outcome, {REPLAY_HEADER: "true"})
         try:
@@ -238,9 +249,18 @@ class AuthorizationService:
         self, request: AuthorizeRequest, network: Network, started: float
     ) -> Reply:
         transaction_id = new_transaction_id()
+        synthetic = is_test_card(request.card_number)
         merchant_id = request.merchant_id
         if self.processor_key() is None:
-            self._record(network, "processor_error", 503, started, transaction_id, merchant_id)
+            self._record(
+                network,
+                "processor_error",
+                503,
+                started,
+                transaction_id,
+                merchant_id,
+                synthetic=synthetic,
+            )
             raise Problem(
                 status=503,
                 slug="not-ready",
@@ -258,7 +278,15 @@ class AuthorizationService:
             # it accumulates (5 frames per raise) so an outage does not grow memory.
             exc.__traceback__ = None
             retry_after = _retry_after(breaker)
-            self._record(network, "circuit_open", 503, started, transaction_id, merchant_id)
+            self._record(
+                network,
+                "circuit_open",
+                503,
+                started,
+                transaction_id,
+                merchant_id,
+                synthetic=synthetic,
+            )
             raise Problem(
                 status=503,
                 slug="circuit-open",
@@ -266,7 +294,9 @@ class AuthorizationService:
                 headers={"Retry-After": str(retry_after)},
             ) from None
         except TimeoutError:
-            self._record(network, "timeout", 504, started, transaction_id, merchant_id)
+            self._record(
+                network, "timeout", 504, started, transaction_id, merchant_id, synthetic=synthetic
+            )
             raise Problem(
                 status=504,
                 slug="processor-timeout",
@@ -274,7 +304,15 @@ class AuthorizationService:
                 f"{self.deadline_seconds * 1000:.0f} ms",
             ) from None
         except ProcessorError:
-            self._record(network, "processor_error", 502, started, transaction_id, merchant_id)
+            self._record(
+                network,
+                "processor_error",
+                502,
+                started,
+                transaction_id,
+                merchant_id,
+                synthetic=synthetic,
+            )
             raise Problem(
                 status=502,
                 slug="processor-error",
@@ -284,7 +322,9 @@ class AuthorizationService:
             "approved" if result.kind == "approve" else "declined"
         )
         outcome: Outcome = status
-        elapsed = self._record(network, outcome, 200, started, transaction_id, merchant_id)
+        elapsed = self._record(
+            network, outcome, 200, started, transaction_id, merchant_id, synthetic=synthetic
+        )
         body = _ENCODER.encode(
             AuthorizeResponse(
                 transaction_id=transaction_id,
