@@ -42,9 +42,7 @@ def _authorize_all(tmp_path: Path, cards: list[str]) -> bytes:
 
 def test_test_cards_are_counted_as_synthetic_and_live_cards_are_not(tmp_path: Path) -> None:
     exposition = _authorize_all(tmp_path, ["4111111111111111"] * 3 + ["4111111111111129"] * 2)
-    synthetic = {
-        labels: value for labels, value in samples(exposition, SYNTHETIC).items() if value
-    }
+    synthetic = {labels: value for labels, value in samples(exposition, SYNTHETIC).items() if value}
     total = sum(synthetic.values())
     assert total == 3
     assert all(dict(labels)["network"] == "visa" for labels in synthetic)

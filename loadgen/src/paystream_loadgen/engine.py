@@ -1,15 +1,14 @@
-"""The lab's traffic generator: an open-loop HTTP/1.1 keep-alive client in its own process.
+"""The open-loop HTTP/1.1 client behind both the lab's traffic and staging's synthetic load.
 
-Run as `python -m paystream_ops.lab.loadgen CONFIG_JSON`. It sends `POST /v1/authorize` at a fixed
-rate (requests are scheduled by the clock, not by responses, so a slow canary does not slow the
-load), picks the card network by the scenario's mix and the target by the current canary weight,
-and reports cumulative outcome counts as JSON lines on stdout. It reads commands as JSON lines on
-stdin: `{"canary_weight": 10}`, `{"rate": 3000}`, `{"stop": true}`.
+Requests are scheduled by the clock, not by responses (a slow canary does not slow the load); the
+card network of each follows the configured mix, the target follows the canary weight (the lab
+emulates the route's split; in a cluster there is one target, the route, and the mesh splits), and
+cumulative outcome counts are kept per target, network and answer class.
 
-Why not httpx: at 300 authorizations/s times the lab's time scale (3000+/s) httpx costs a core
-on its own; this client (asyncio protocols on uvloop, pre-serialised requests, a 16-byte status
-parse) costs about 13 us of CPU per request against httpx's ~450 us here: see
-`python -m paystream_ops.lab.loadgen_cpu` and DESIGN.md.
+Two front ends drive it: `python -m paystream_ops.lab.loadgen CONFIG_JSON` (the lab: JSON-line
+commands on stdin, counters on stdout) and `paystream-loadgen` (`paystream_loadgen.cluster`, the
+staging Job). Why not httpx: about 13 us of CPU per request here against httpx's ~450 us, see
+`python -m paystream_ops.lab.loadgen_cpu` and docs/decisions/0028-open-loop-load-generator.md.
 """
 
 from __future__ import annotations
@@ -21,18 +20,17 @@ import random
 import sys
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, cast
+
+from paystream_loadgen.cards import TEST_CARDS, CardSource, cards_for
+
+__all__ = ["CLASSES", "NETWORKS", "TARGETS", "TEST_CARDS", "Generator", "counter_index", "run"]
 
 NETWORKS: tuple[str, ...] = ("visa", "mastercard", "amex", "discover")
 TARGETS: tuple[str, ...] = ("stable", "canary")
 CLASSES: tuple[str, ...] = ("ok", "fail", "invalid")  # 2xx, 5xx or no answer, 4xx
-TEST_CARDS: dict[str, tuple[str, ...]] = {
-    "visa": ("4111111111111111", "4012888888881881", "4242424242424242"),
-    "mastercard": ("5555555555554444", "5105105105105100", "5454545454545454"),
-    "amex": ("378282246310005", "371449635398431", "378734493671000"),
-    "discover": ("6011111111111117", "6011000990139424", "6011000400000000"),
-}
 _OK, _FAIL, _INVALID = 0, 1, 2
 
 
@@ -40,17 +38,24 @@ def counter_index(target: int, network: int, outcome: int) -> int:
     return (target * len(NETWORKS) + network) * len(CLASSES) + outcome
 
 
-def request_payloads(network: str, host: str, variants: int, rng: random.Random) -> list[bytes]:
-    """Pre-serialised requests for one network (a few amounts and merchants)."""
+def request_payloads(
+    network: str,
+    host: str,
+    variants: int,
+    rng: random.Random,
+    cards: CardSource = "test",
+    merchant_prefix: str = "lab",
+) -> list[bytes]:
+    """Pre-serialised requests for one network (a few cards, amounts and merchants)."""
     payloads: list[bytes] = []
-    cards = TEST_CARDS[network]
+    numbers = cards_for(network, cards, variants, rng)
     for i in range(variants):
         body = json.dumps(
             {
-                "card_number": cards[i % len(cards)],
+                "card_number": numbers[i],
                 "amount": rng.randint(100, 50_000),
                 "currency": "USD",
-                "merchant_id": f"lab_{network}_{i}",
+                "merchant_id": f"{merchant_prefix}_{network}_{i}",
             },
             separators=(",", ":"),
         ).encode()
@@ -209,7 +214,10 @@ class Generator:
         mix = cfg["card_mix"]
         self.network_weights = [float(mix.get(n, 0.0)) for n in NETWORKS]
         self.counts = [0] * (len(TARGETS) * len(NETWORKS) * len(CLASSES))
-        self.payloads = [request_payloads(n, "auth-service", 16, self.rng) for n in NETWORKS]
+        cards = cast(CardSource, cfg.get("cards", "test"))
+        host = str(cfg.get("host_header", "auth-service"))
+        prefix = str(cfg.get("merchant_prefix", "lab"))
+        self.payloads = [request_payloads(n, host, 16, self.rng, cards, prefix) for n in NETWORKS]
         self.pools = [
             Pool(self, i, t["host"], int(t["port"]), int(cfg.get("connections", 64)))
             for i, t in enumerate(cfg["targets"])
@@ -258,15 +266,18 @@ async def _ticker(gen: Generator, tick: float) -> None:
         await asyncio.sleep(tick)
 
 
-async def _reporter(gen: Generator, every: float) -> None:
-    out = sys.stdout
+async def _reporter(gen: Generator, every: float, emit: Callable[[dict[str, Any]], None]) -> None:
     while not gen.stopping:
         now = time.monotonic()
         for pool in gen.pools:
             pool.sweep(now, gen.timeout)
-        out.write(json.dumps(gen.snapshot(now), separators=(",", ":")) + "\n")
-        out.flush()
+        emit(gen.snapshot(now))
         await asyncio.sleep(every)
+
+
+def write_json_line(data: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(data, separators=(",", ":")) + "\n")
+    sys.stdout.flush()
 
 
 async def _commands(gen: Generator) -> None:
@@ -288,37 +299,53 @@ async def _commands(gen: Generator) -> None:
             gen.stopping = True
 
 
-async def run(config: dict[str, Any]) -> None:
-    gen = Generator(config)
-    gen.canary_weight = float(config.get("canary_weight", 0.0))
+async def drive(
+    gen: Generator,
+    until: Awaitable[object],
+    emit: Callable[[dict[str, Any]], None],
+    report_seconds: float,
+    tick_seconds: float = 0.002,
+) -> None:
+    """Send at the generator's rate until `until` finishes, drain (bounded), emit final counts."""
     gen.base_time = time.monotonic()
     tasks = [
-        asyncio.create_task(_ticker(gen, float(config.get("tick_seconds", 0.002)))),
-        asyncio.create_task(_reporter(gen, float(config.get("report_seconds", 0.1)))),
-        asyncio.create_task(_commands(gen)),
+        asyncio.create_task(_ticker(gen, tick_seconds)),
+        asyncio.create_task(_reporter(gen, report_seconds, emit)),
     ]
-    await tasks[2]
+    await until
     gen.stopping = True
     # Let in-flight requests finish (bounded), then report the final counts.
     deadline = time.monotonic() + min(gen.timeout, 2.0)
     while time.monotonic() < deadline and any(p.busy or p.pending for p in gen.pools):
         await asyncio.sleep(0.01)
-    for task in tasks[:2]:
+    for task in tasks:
         task.cancel()
-    sys.stdout.write(json.dumps({**gen.snapshot(time.monotonic()), "final": True}) + "\n")
-    sys.stdout.flush()
+    emit({**gen.snapshot(time.monotonic()), "final": True})
 
 
-def main() -> None:
-    config = json.loads(sys.argv[1])
+async def run(config: dict[str, Any]) -> None:
+    """The lab's front end: commands on stdin, counters as JSON lines on stdout."""
+    gen = Generator(config)
+    gen.canary_weight = float(config.get("canary_weight", 0.0))
+    await drive(
+        gen,
+        _commands(gen),
+        write_json_line,
+        float(config.get("report_seconds", 0.1)),
+        float(config.get("tick_seconds", 0.002)),
+    )
+
+
+def run_loop(main: Coroutine[Any, Any, None]) -> None:
+    """uvloop where it is installed (it is, in the image and the workspace), else asyncio."""
     gc.set_threshold(100_000, 50, 100)  # few cycles here; rare collections mean less jitter
     try:
         import uvloop
 
-        uvloop.run(run(config))
+        uvloop.run(main)
     except ImportError:
-        asyncio.run(run(config))
+        asyncio.run(main)
 
 
-if __name__ == "__main__":
-    main()
+def main() -> None:
+    run_loop(run(json.loads(sys.argv[1])))

@@ -30,6 +30,8 @@ class TrafficGenerator:
     timeout_seconds: float
     t0: float  # the lab clock's zero (time.monotonic())
     connections: int = 64
+    # The scenario plays real callers (live-like cards); synthetic load sends test cards.
+    cards: str = "live"
     samples: list[Sample] = field(default_factory=list)
     proc: subprocess.Popen[str] | None = None
     _reader: threading.Thread | None = None
@@ -49,6 +51,8 @@ class TrafficGenerator:
             "timeout_seconds": self.timeout_seconds,
             "connections": self.connections,
             "report_seconds": 0.1,
+            "cards": self.cards,
+            "merchant_prefix": "synthetic" if self.cards == "test" else "lab",
         }
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "paystream_ops.lab.loadgen", json.dumps(config)],
