@@ -10,7 +10,8 @@
 - Where it runs, the Rollout's background analysis starts it, its ConfigMap parses
   (paystream_loadgen.settings) and its rate gives every network the first step analysis'
   min-requests canary requests by that analysis' first measurement, at that step's weight,
-  after the Job's start-up allowance.
+  counting only what Prometheus can have scraped by then: the Job's start-up allowance and one
+  scrape interval (the PodMonitor's) come off the analysis' initial delay.
 see docs/synthetic-load.md
 """
 
@@ -42,8 +43,25 @@ IMAGE = "ghcr.io/paystream/synthetic-load"
 FORBIDDEN_ENVS = frozenset({"prod"})
 # Job created, pod scheduled, cached image started: the load begins this much after the run.
 STARTUP_ALLOWANCE_SECONDS = 5.0
+# Prometheus Operator's default when a PodMonitor endpoint sets no interval.
+DEFAULT_SCRAPE_SECONDS = 30.0
 _TEMPLATE_KINDS = ("AnalysisTemplate", "ClusterAnalysisTemplate")
 _MIN_COUNT_ARG = re.compile(r"^min-.*requests$")
+
+
+def loaded_seconds_at_first_measurement(initial_delay: float, scrape_seconds: float) -> float:
+    """Seconds of synthetic load the first measurement can count, at worst."""
+    return initial_delay - STARTUP_ALLOWANCE_SECONDS - scrape_seconds
+
+
+def scrape_seconds(ctx: TargetContext) -> float:
+    """The slowest scrape interval of the rendered PodMonitors (the freshest data is this old)."""
+    intervals = [
+        parse_go_duration(str(as_dict(e).get("interval") or "30s"), "interval")
+        for monitor in ctx.rendered.of_kind("PodMonitor")
+        for e in as_list(dig(monitor, "spec", "podMetricsEndpoints"))
+    ]
+    return max(intervals, default=DEFAULT_SCRAPE_SECONDS)
 
 
 def _job_images(metric: dict[str, object]) -> list[str]:
@@ -159,20 +177,27 @@ def _sufficient(ctx: TargetContext, rollout: K8sObject, template: K8sObject) -> 
     if first is None:
         return
     weight, min_requests, first_measurement = first
-    need = required_rate_per_second(
-        min_requests,
-        first_measurement - STARTUP_ALLOWANCE_SECONDS,
-        weight,
-        settings.card_mix,
-    )
+    scrape = scrape_seconds(ctx)
+    loaded = loaded_seconds_at_first_measurement(first_measurement, scrape)
+    if loaded <= 0:
+        yield ctx.problem(
+            rollout,
+            "spec.strategy.canary.steps",
+            f"the first step analysis measures {first_measurement:g}s after it starts: no "
+            f"synthetic load can be scraped by then ({STARTUP_ALLOWANCE_SECONDS:g}s to start, "
+            f"{scrape:g}s scrape interval)",
+            NAME,
+        )
+        return
+    need = required_rate_per_second(min_requests, loaded, weight, settings.card_mix)
     if settings.rate_per_second < need:
         yield ctx.problem(
             template,
             f"ConfigMap/{ref}.data.PAYSTREAM_LOADGEN_RATE_PER_SECOND",
             f"{settings.rate_per_second:g}/s gives the smallest network fewer than "
             f"{min_requests:g} canary requests by the first measurement "
-            f"({first_measurement:g}s at {weight:g}%, {STARTUP_ALLOWANCE_SECONDS:g}s to start): "
-            f"needs {need:.0f}/s",
+            f"({first_measurement:g}s at {weight:g}%, less {STARTUP_ALLOWANCE_SECONDS:g}s to "
+            f"start and a {scrape:g}s scrape): needs {need:.0f}/s",
             NAME,
         )
 
