@@ -88,3 +88,19 @@ def test_trivy_finds_no_misconfiguration_in_the_loadgen_image_definition() -> No
         if item.get("Status") == "FAIL"
     ]
     assert failures == []
+
+
+def test_the_staging_job_runs_the_tag_of_this_package_version() -> None:
+    """One home for the version: loadgen/pyproject.toml; the AnalysisTemplate follows it."""
+    import tomllib
+
+    import yaml
+
+    version = tomllib.loads((LOADGEN / "pyproject.toml").read_text())["project"]["version"]
+    template = yaml.safe_load(
+        (ROOT / "base" / "synthetic-load" / "analysistemplate-synthetic-load.yaml").read_text()
+    )
+    pod = template["spec"]["metrics"][0]["provider"]["job"]["spec"]["template"]["spec"]
+    assert [c["image"] for c in pod["containers"]] == [
+        f"ghcr.io/paystream/synthetic-load:{version}"
+    ]
