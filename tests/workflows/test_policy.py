@@ -27,6 +27,7 @@ WRITE_ALLOWED: dict[tuple[str, str], set[str]] = {
     ("ci.yaml", "diff-comment"): {"pull-requests"},  # the one sticky diff comment
     ("release.yaml", "build"): {"packages", "id-token"},  # push to ghcr.io, cosign keyless
     ("release.yaml", "bump-staging"): {"contents"},  # the bump commit on main
+    ("synthetic-load-image.yaml", "build"): {"packages", "id-token"},  # push, cosign keyless
 }
 
 
