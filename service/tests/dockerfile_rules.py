@@ -39,8 +39,44 @@ def _resolve(value: str, args: dict[str, str]) -> str:
     return re.sub(r"\$\{?(\w+)\}?", lambda m: args.get(m.group(1), m.group(0)), value)
 
 
+def _stages(text: str) -> list[list[Instruction]]:
+    stages: list[list[Instruction]] = []
+    for item in instructions(text):
+        if item.keyword == "FROM":
+            stages.append([])
+        elif stages:
+            stages[-1].append(item)
+    return stages
+
+
 def dockerfile_problems(text: str) -> list[str]:
-    """Everything wrong with a Dockerfile against the house rules (empty when it is fine)."""
+    """Everything wrong with the service's Dockerfile against the house rules (empty when fine)."""
+    problems = image_problems(text)
+    stages = _stages(text)
+    if not stages:
+        return problems
+    final = stages[-1]
+    env = " ".join(item.args for item in final if item.keyword == "ENV")
+    workers = re.search(r"GRANIAN_WORKERS=(\d+)", env)
+    if workers is None:
+        problems.append("final stage: GRANIAN_WORKERS must be set (the worker count is a choice)")
+    elif int(workers.group(1)) > 1 and not re.search(r"PROMETHEUS_MULTIPROC_DIR=/tmp/\S+", env):
+        problems.append(
+            "final stage: several workers need PROMETHEUS_MULTIPROC_DIR under /tmp (emptyDir)"
+        )
+    argv = start_command(text)
+    if argv is not None:
+        if argv[:1] != ["granian"] or "paystream_auth.app:app" not in argv:
+            problems.append("final stage: must start `granian ... paystream_auth.app:app`")
+        elif "--port" not in argv or argv[argv.index("--port") + 1] != "8080":
+            problems.append("final stage: must listen on port 8080")
+    return problems
+
+
+def image_problems(text: str) -> list[str]:
+    """The rules every image of this repository follows (the service's and synthetic load's):
+    base pinned by digest with a version tag, multi-stage, numeric non-root user, no bytecode
+    writes, exec-form start, installed from the lock."""
     problems: list[str] = []
     items = instructions(text)
     args: dict[str, str] = {}
@@ -78,13 +114,6 @@ def dockerfile_problems(text: str) -> list[str]:
     env = " ".join(item.args for item in final if item.keyword == "ENV")
     if "PYTHONDONTWRITEBYTECODE=1" not in env:
         problems.append("final stage: PYTHONDONTWRITEBYTECODE=1 missing (read-only root fs)")
-    workers = re.search(r"GRANIAN_WORKERS=(\d+)", env)
-    if workers is None:
-        problems.append("final stage: GRANIAN_WORKERS must be set (the worker count is a choice)")
-    elif int(workers.group(1)) > 1 and not re.search(r"PROMETHEUS_MULTIPROC_DIR=/tmp/\S+", env):
-        problems.append(
-            "final stage: several workers need PROMETHEUS_MULTIPROC_DIR under /tmp (emptyDir)"
-        )
     starts = [item for item in final if item.keyword in ("ENTRYPOINT", "CMD")]
     if not starts:
         problems.append("final stage: no ENTRYPOINT/CMD")
@@ -94,11 +123,7 @@ def dockerfile_problems(text: str) -> list[str]:
         except json.JSONDecodeError:
             argv = None
         if not isinstance(argv, list):
-            problems.append("final stage: start command must be exec form (signals reach granian)")
-        elif argv[:1] != ["granian"] or "paystream_auth.app:app" not in argv:
-            problems.append("final stage: must start `granian ... paystream_auth.app:app`")
-        elif "--port" not in argv or argv[argv.index("--port") + 1] != "8080":
-            problems.append("final stage: must listen on port 8080")
+            problems.append("final stage: start command must be exec form (signals reach PID 1)")
     for stage in stages:
         for item in stage:
             if item.keyword == "RUN" and re.search(r"pip install (?!.*==)", item.args):

@@ -25,6 +25,7 @@ from paystream_ops.validate.checks import (
     pods,
     rollout,
     routes,
+    synthetic_load,
     workloads,
 )
 from paystream_ops.validate.runner import Report
@@ -96,6 +97,7 @@ def test_every_check_has_an_invalid_fixture() -> None:
         argocd.NAME,
         freeze.NAME,
         platform_charts.NAME,
+        synthetic_load.NAME,
     }
     covered = {
         item["check"]

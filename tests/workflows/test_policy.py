@@ -28,6 +28,7 @@ WRITE_ALLOWED: dict[tuple[str, str], set[str]] = {
     ("release.yaml", "build"): {"packages", "id-token"},  # push to ghcr.io, cosign keyless
     ("release.yaml", "bump-staging"): {"contents"},  # the bump commit on main
     ("staging-evidence.yaml", "record"): {"contents"},  # the evidence commit on main
+    ("synthetic-load-image.yaml", "build"): {"packages", "id-token"},  # push, cosign keyless
 }
 
 

@@ -90,6 +90,14 @@ class ServiceMetrics:
             ["network", "to"],
             registry=self.registry,
         )
+        # Requests carrying a published test card (paystream_auth.test_cards): synthetic load.
+        # A separate family, so the analysis' and SLO queries stay as they are.
+        synthetic = Counter(
+            "paystream_auth_synthetic_requests",
+            "Authorization requests with a published test card (synthetic load), by outcome.",
+            ["network", "outcome"],
+            registry=self.registry,
+        )
         build_info = Gauge(
             "paystream_auth_build_info",
             "Always 1; labels carry the running version and revision.",
@@ -101,6 +109,11 @@ class ServiceMetrics:
         self._requests: dict[tuple[str, str], Any] = {
             (network, outcome): requests.labels(network=network, outcome=outcome)
             for network in METRIC_NETWORKS
+            for outcome in OUTCOMES
+        }
+        self._synthetic: dict[tuple[str, str], Any] = {
+            (network, outcome): synthetic.labels(network=network, outcome=outcome)
+            for network in NETWORKS
             for outcome in OUTCOMES
         }
         self._duration: dict[str, Any] = {
@@ -189,6 +202,9 @@ class ServiceMetrics:
 
     def count(self, network: str, outcome: str) -> None:
         self._requests[network, outcome].inc()
+
+    def count_synthetic(self, network: str, outcome: str) -> None:
+        self._synthetic[network, outcome].inc()
 
     def observe(self, network: str, seconds: float) -> None:
         self._duration[network].observe(seconds)

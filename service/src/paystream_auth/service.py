@@ -40,6 +40,7 @@ from paystream_auth.networks import FAILURE_OUTCOMES, UNKNOWN_NETWORK, Network, 
 from paystream_auth.problems import Problem
 from paystream_auth.processor import ProcessorError, execute, plan_call
 from paystream_auth.reversal import UNRESOLVED, HeldKey, Reversals
+from paystream_auth.test_cards import is_test_card
 from paystream_auth.validation import (
     AuthorizeRequest,
     CardProblem,
@@ -67,6 +68,7 @@ class Call:
     started: float
     network: str = UNKNOWN_NETWORK
     counted: bool = False
+    synthetic: bool = False  # a published test card: synthetic load (decision 0091)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +125,8 @@ class AuthorizationService:
             return elapsed
         call.counted = True
         self.metrics.count(network, outcome)
+        if call.synthetic:
+            self.metrics.count_synthetic(network, outcome)
         if outcome != "invalid":
             self.metrics.observe(network, elapsed)
             self.window.record(elapsed, outcome not in FAILURE_OUTCOMES)
@@ -181,6 +185,7 @@ class AuthorizationService:
         except Problem as problem:
             raise self._reject(call, problem) from None
         call.network = network
+        call.synthetic = is_test_card(request.card_number)
         if idempotency_key is None:
             return await self._authorize(call, request, network)
         return await self._authorize_once(call, request, network, idempotency_key)

@@ -189,6 +189,7 @@ def _variables(arg_defaults: Mapping[str, str], analysis: Sequence[AnalysisQuery
 
 def _traffic_panels(next_id: int) -> list[gts.Panel]:
     requests = f"paystream_auth_requests_total{{{NETWORKS}}}"
+    synthetic = f"paystream_auth_synthetic_requests_total{{{NETWORKS}}}"
     bucket = f"paystream_auth_request_duration_seconds_bucket{{{NETWORKS}}}"
     quantiles = [
         _target(
@@ -202,13 +203,20 @@ def _traffic_panels(next_id: int) -> list[gts.Panel]:
         _timeseries(
             next_id,
             "Requests per second by card network",
-            "Every authorization the service answered, by card network (all outcomes).",
+            "Every authorization the service answered, by card network (all outcomes); "
+            "`synthetic`: the part that carried a published test card (staging's synthetic "
+            "load, docs/synthetic-load.md).",
             "reqps",
             [
                 _target(
                     f"sum by (network) (rate({requests}[$__rate_interval]))",
                     "{{network}}",
-                )
+                ),
+                _target(
+                    f"sum by (network) (rate({synthetic}[$__rate_interval]))",
+                    "{{network}} synthetic",
+                    "B",
+                ),
             ],
         ),
         _timeseries(

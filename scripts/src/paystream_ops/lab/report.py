@@ -101,6 +101,9 @@ def result_json(result: LabResult) -> dict[str, Any]:
         "total_transactions": cost.total_transactions,
         "canary_transactions": cost.canary_requests,
         "canary_failures": cost.canary_failures,
+        # Synthetic load (test cards) sent by the overlay's Job metrics, apart from the figures
+        # above, which count the scenario's callers only.
+        "synthetic_requests": dict(result.synthetic_issued),
         "per_network": [
             {
                 "network": n.network,

@@ -48,6 +48,7 @@ from paystream_ops.lab.provider import prometheus_measure
 from paystream_ops.lab.readings import read_verdicts
 from paystream_ops.lab.rollout import Event, Outcome, RolloutMachine, Verdict
 from paystream_ops.lab.scenario import Release, Scenario, faults_json
+from paystream_ops.lab.synthetic import SyntheticLoad, read_synthetic_load
 from paystream_ops.lab.targets import PodTarget, ScrapePlan, prometheus_config, scrape_job
 from paystream_ops.lab.traffic import TrafficGenerator, wait_for_samples
 from paystream_ops.processes import PrometheusProcess, ServiceProcess, free_port
@@ -127,6 +128,8 @@ class LabResult:
     step_changes: list[tuple[float, str]] = field(default_factory=list)
     # The counts behind each deciding network-and-signal metric (paystream_ops/judge/).
     readings: list[Reading] = field(default_factory=list)
+    # Requests each synthetic-load generator issued (dry-run Job metric name -> count).
+    synthetic_issued: dict[str, int] = field(default_factory=dict)
 
     @property
     def time_scale(self) -> float:
@@ -345,6 +348,11 @@ class Lab:
         }
         self.run_count = 0
         self.controller = ControllerObjects(self.manifests, self.context, options.controller_dir)
+        # The overlay's synthetic load (Job metrics), started and stopped with their runs.
+        self.synthetic = read_synthetic_load(self.manifests, options.objects)
+        self._synthetic_runs: list[tuple[SyntheticLoad, AnalysisRun]] = []
+        self._synthetic_generators: dict[int, TrafficGenerator] = {}
+        self.synthetic_issued: dict[str, int] = {}
 
     # ---- analysis runs ------------------------------------------------------------------
 
@@ -361,12 +369,16 @@ class Lab:
         self.run_count += 1
         suffix = "bg" if kind == "background" else str(step_index)
         name = f"{self.manifests.name}-{self.canary_hash}-{suffix}"
-        return AnalysisRun(
+        run = AnalysisRun(
             name,
             self.specs[label],
             now,
             error_retry_seconds=10.0 / self.scale,
         )
+        self._synthetic_runs.extend(
+            (load, run) for load in self.synthetic if load.analysis == label
+        )
+        return run
 
     def window_seconds(self) -> float:
         for scaled in self.manifests.scaled_args.values():
@@ -545,6 +557,7 @@ class Lab:
     def _roll_out(self, stack: contextlib.ExitStack, live: _Live) -> _Rollout:
         """The release: a new ReplicaSet (the canary process) and the Rollout's steps."""
         stack.callback(live.canary.stop, 5.0)
+        stack.callback(self._stop_synthetic, live)
         live.canary.start(wait_ready=False)
         started = live.clock()
         machine = RolloutMachine(
@@ -578,6 +591,7 @@ class Lab:
             sleep_until = min(wake if wake is not None else now + TICK_SECONDS, now + TICK_SECONDS)
             time.sleep(max(0.0, sleep_until - live.clock()))
         self._report_events(rollout)
+        self._stop_synthetic(live)
         rollout.chart.extend(
             self._chart_points(live.client, live.prometheus, rollout.window, live.clock() - started)
         )
@@ -636,6 +650,7 @@ class Lab:
         machine.reconcile(now, rollout.ready, measure)
         self.controller.update(machine, now, self.scale)
         live.generator.set_weight(machine.traffic_weight if rollout.ready else 0)
+        self._synthetic_tick(live, machine.traffic_weight if rollout.ready else 0, now)
         if machine.step_index != rollout.last_step:
             rollout.last_step = machine.step_index
             rollout.step_changes.append((now - rollout.started_at, machine.current_step_text))
@@ -648,6 +663,55 @@ class Lab:
             )
             rollout.next_chart = now + max(live.plan.interval_seconds / 2, 0.25)
         self._update_status(rollout.status, machine, live.generator, now, rollout.ready)
+
+    # ---- synthetic load (lab/synthetic.py) ----------------------------------------------
+
+    def _synthetic_tick(self, live: _Live, weight: float, now: float) -> None:
+        """A Job metric's generator runs while its AnalysisRun does (Run ... Terminate)."""
+        for load, run in self._synthetic_runs:
+            key = id(run)
+            generator = self._synthetic_generators.get(key)
+            if generator is None and not run.completed:
+                generator = TrafficGenerator(
+                    stable=("127.0.0.1", live.stable.port),
+                    canary=("127.0.0.1", live.canary.port),
+                    rate=load.settings.rate_per_second * self.scale,
+                    card_mix=load.settings.card_mix,
+                    seed=self.options.seed + 7919,
+                    timeout_seconds=live.generator.timeout_seconds,
+                    t0=live.t0,
+                    connections=load.settings.connections,
+                    cards="test",
+                )
+                generator.start()
+                self._synthetic_generators[key] = generator
+                self.progress.event(
+                    now,
+                    self.scale,
+                    f"synthetic load started ({load.analysis} analysis, ConfigMap "
+                    f"{load.config_map}): {load.settings.rate_per_second:g} auth/s, test cards",
+                )
+            if generator is None:
+                continue
+            if run.completed:
+                self._stop_one(key, load, now)
+            else:
+                generator.set_weight(weight)
+
+    def _stop_one(self, key: int, load: SyntheticLoad, now: float) -> None:
+        generator = self._synthetic_generators.pop(key)
+        generator.stop()
+        latest = generator.latest()
+        self.synthetic_issued[load.metric] = self.synthetic_issued.get(load.metric, 0) + (
+            latest.issued if latest else 0
+        )
+        self.progress.event(now, self.scale, f"synthetic load stopped ({load.analysis} analysis)")
+
+    def _stop_synthetic(self, live: _Live) -> None:
+        """The rollout ended: its runs are terminated and the Jobs deleted."""
+        for load, run in self._synthetic_runs:
+            if id(run) in self._synthetic_generators:
+                self._stop_one(id(run), load, live.clock())
 
     def _report_events(self, rollout: _Rollout) -> None:
         for event in rollout.machine.events[rollout.seen_events :]:
@@ -698,6 +762,7 @@ class Lab:
             wall_seconds=time.monotonic() - started_wall,
             step_changes=rollout.step_changes,
             readings=rollout.readings,
+            synthetic_issued=dict(self.synthetic_issued),
         )
 
     def _update_status(

@@ -31,6 +31,8 @@ class TrafficGenerator:
     t0: float  # the lab clock's zero (time.monotonic())
     connections: int = 64
     slow_seconds: float = 2.5  # lab seconds: an answer slower than this counts as `slow`
+    # The scenario plays real callers (live-like cards); synthetic load sends test cards.
+    cards: str = "live"
     samples: list[Sample] = field(default_factory=list)
     proc: subprocess.Popen[str] | None = None
     _reader: threading.Thread | None = None
@@ -51,6 +53,8 @@ class TrafficGenerator:
             "connections": self.connections,
             "slow_seconds": self.slow_seconds,
             "report_seconds": 0.1,
+            "cards": self.cards,
+            "merchant_prefix": "synthetic" if self.cards == "test" else "lab",
         }
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "paystream_ops.lab.loadgen", json.dumps(config)],

@@ -28,6 +28,7 @@ from paystream_ops.validate.checks import (
     pods,
     rollout,
     routes,
+    synthetic_load,
     workloads,
 )
 from paystream_ops.validate.crds import CrdIndex, load_crds
@@ -51,6 +52,7 @@ CHECKS = (
     argocd,
     platform_charts,
     freeze,
+    synthetic_load,
 )
 DISCOVERED = ("overlays", "clusters")
 

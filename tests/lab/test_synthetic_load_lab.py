@@ -1,0 +1,42 @@
+"""One staging run on real processes: the low-traffic scenario, which pauses inconclusive on prod
+(tests/lab/test_scenarios.py), reaches a decision on staging because the overlay's synthetic load
+runs beside the background analysis; the scenario's own callers are still the only ones counted
+as customers."""
+
+from __future__ import annotations
+
+import pytest
+from paystream_ops.lab.phases import Phase
+from paystream_ops.lab.progress import Progress
+from paystream_ops.lab.rollout import Verdict
+from paystream_ops.lab.runner import LabOptions, run_lab
+from paystream_ops.lab.scenario import load_scenario
+from paystream_ops.paths import overlay_dir
+from paystream_ops.render import render
+from rich.console import Console
+
+# ~40 s of wall time at the scenario's 10x: the one lab run that proves the plumbing end to end.
+pytestmark = [pytest.mark.integration, pytest.mark.lab, pytest.mark.slow]
+
+
+def test_low_traffic_on_staging_is_decided_with_the_synthetic_load() -> None:
+    scenario, path = load_scenario("low-traffic")
+    options = LabOptions(
+        scenario=scenario,
+        scenario_path=path,
+        objects=render(overlay_dir("staging")),
+        overlay="overlays/staging",
+        time_scale=scenario.time_scale,
+        rate_per_second=scenario.traffic.rate_per_second,
+        seed=scenario.seed,
+    )
+    with Progress(Console(quiet=True), live=False, quiet=True) as progress:
+        result = run_lab(options, progress)
+    assert result.verdict == Verdict.PROMOTED, result.outcome
+    assert result.decided_by_kind == "steps"
+    steps = {r.run: r.measurement.phase for r in result.measurements if r.analysis != "background"}
+    assert steps and set(steps.values()) == {Phase.SUCCESSFUL}
+    # The generator ran and sent far more than the scenario's own 3 auth/s.
+    assert result.synthetic_issued["synthetic-load"] > 10 * result.cost.total_transactions
+    # Customer figures count the scenario's callers only.
+    assert result.cost.affected_transactions == 0
