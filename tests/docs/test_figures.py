@@ -54,13 +54,15 @@ def lab_result(seed: int = 1, verdict: str = "aborted", affected: int = 12) -> d
         "matched_expectation": verdict == "aborted",
         "verdict": verdict,
         "decided_by": "background analysis",
-        "message": 'Metric "failure-ratio-delta" assessed Failed',
-        "deciding_metrics": ["failure-ratio-delta"],
+        "message": 'Metric "visa-failures" assessed Failed',
+        "deciding_metrics": ["visa-failures"],
         "decided_at_step": 1,
         "decided_after_first_traffic_seconds": 25.0 if seed % 2 else 55.0,
         "analysis_intervals_to_decision": 0.83,
         "canary_exposure_seconds": 25.0,
         "affected_transactions": affected,
+        "affected": {"failures": affected - 2, "declines": 2, "slow": 0},
+        "bars": {"visa-failures": 4.61, "visa-approvals": 4.61, "visa-latency": 5.0},
         "canary_transactions": 1234,
         "canary_failures": 20,
         "total_transactions": 45678,
@@ -78,9 +80,9 @@ def lab_result(seed: int = 1, verdict: str = "aborted", affected: int = 12) -> d
             }
         ],
         "measurements": [
-            {"metric": "failure-ratio-delta", "phase": "Failed", "value": "[0.0312,NaN]"},
-            {"metric": "failure-excess-score", "phase": "Successful", "value": "[4.1,0.2]"},
-            {"metric": "p99-vs-slo", "phase": "Error", "value": ""},
+            {"metric": "visa-failures", "phase": "Failed", "value": "[9.31]"},
+            {"metric": "visa-approvals", "phase": "Successful", "value": "[1.2]"},
+            {"metric": "visa-latency", "phase": "Error", "value": ""},
         ],
     }
 
@@ -150,9 +152,13 @@ def test_a_single_run_section_shows_who_wrote_it_the_verdict_cost_and_chart() ->
     text = single_run(section, ORIGIN, lab_result(), "figures/chart.png")
     assert text.startswith(f"## {section.title}\n")
     assert "_Written by `paystream-ops lab --record-figures` on 2026-12-04 09:30 UTC, " in text
-    assert "| affected authorizations | 12 |" in text
-    assert "| failure-ratio-delta | 1 | 1 | 0 | 0 | 0.0312 |" in text
-    assert "| p99-vs-slo | 1 | 0 | 0 | 1 | - |" in text
+    assert "| affected authorizations | 12 (failures 10, declines 2, slow 0) |" in text
+    assert "| visa-failures | 1 | 1 | 0 | 0 | 9.31 | 4.61 |" in text  # the worst beside its bar
+    assert "| visa-latency | 1 | 0 | 0 | 1 | - | 5 |" in text
+    older = {k: v for k, v in lab_result().items() if k not in ("affected", "bars")}
+    before = single_run(section, ORIGIN, older, None)  # JSON written before parts and bars
+    assert "| affected authorizations | 12 |" in before
+    assert "| visa-failures | 1 | 1 | 0 | 0 | 9.31 | - |" in before
     assert "![incident-visa-timeouts: canary vs stable per card network](figures/chart.png)" in text
     assert "NOT as expected" in single_run(section, ORIGIN, lab_result(verdict="promoted"), None)
 
@@ -160,12 +166,17 @@ def test_a_single_run_section_shows_who_wrote_it_the_verdict_cost_and_chart() ->
 def test_repeated_runs_are_tallied_with_every_run_listed() -> None:
     results = [lab_result(seed, affected=affected) for seed, affected in ((1, 8), (2, 14), (3, 30))]
     results[2]["verdict"], results[2]["matched_expectation"] = "promoted", False
+    results[1]["analysis_intervals_to_decision"] = 1.83
+    results[2]["analysis_intervals_to_decision"] = None
     text = repeated_runs(catalogue.SECTIONS[1], ORIGIN, results)
     assert "| runs with the expected verdict (aborted) | 2 of 3 |" in text
     assert "| verdicts | aborted 2, promoted 1 |" in text
     assert "| decision after the canary's first traffic | 25 s 2, 55 s 1 |" in text
+    assert "| decided at measurement | 1st 1, 2nd 1, - 1 |" in text
     assert "| affected authorizations | min 8, median 14, max 30 |" in text
-    assert "| failure-ratio-delta | 3 | 3 | 0 | 0 | 0.0312 |" in text
+    assert "| affected: failures | min 6, median 12, max 28 |" in text
+    assert "| affected: declines | min 2, median 2, max 2 |" in text
+    assert "| visa-failures | 3 | 3 | 0 | 0 | 9.31 | 4.61 |" in text
     assert text.count("| background analysis | ") == 3
 
 

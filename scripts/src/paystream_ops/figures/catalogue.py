@@ -35,7 +35,16 @@ def chart_name(key: str) -> str:
     return key.replace("/", "-").replace("@", "-at-") + ".png"
 
 
-SCENARIOS = ("healthy", "latency-regression", "error-burst", "crash-on-start", "low-traffic")
+SCENARIOS = (
+    "healthy",
+    "latency-regression",
+    "error-burst",
+    "crash-on-start",
+    "low-traffic",
+    "exception-burst",
+    "false-declines",
+    "network-latency-regression",
+)
 
 SECTIONS: tuple[Section, ...] = (
     Section(
@@ -57,6 +66,21 @@ SECTIONS: tuple[Section, ...] = (
     *(
         Section(lab_key("prod", name), f"Scenario {name}", f"make lab SCENARIO={name}")
         for name in SCENARIOS
+    ),
+    Section(
+        lab_key("staging", "healthy", runs=20),
+        "Staging, healthy release with synthetic load, 20 seeds",
+        "make lab-repeat OVERLAY=staging",
+    ),
+    Section(
+        lab_key("staging", "incident-visa-timeouts"),
+        "Staging, incident replay with synthetic load",
+        "make lab OVERLAY=staging",
+    ),
+    Section(
+        lab_key("staging", "low-traffic"),
+        "Staging, low traffic with synthetic load",
+        "make lab OVERLAY=staging SCENARIO=low-traffic",
     ),
     Section(
         lab_key("staging", "healthy", rate=5),

@@ -56,26 +56,50 @@ def measured_values(text: str) -> list[float]:
 
 
 def metric_rows(results: Sequence[Result]) -> list[str]:
-    """Per metric: measurements, how many Failed/Inconclusive/Error, and the worst value seen."""
+    """Per metric: measurements, how many Failed/Inconclusive/Error, the worst value seen and the
+    bar it is judged against."""
     tallies: dict[str, Counter[str]] = {}
     worst: dict[str, float] = {}
+    bars: dict[str, float] = {}
     for result in results:
+        bars.update(result.get("bars", {}))
         for m in result["measurements"]:
             tallies.setdefault(m["metric"], Counter())[m["phase"]] += 1
             for value in measured_values(m["value"] or ""):
                 worst[m["metric"]] = max(worst.get(m["metric"], value), value)
     rows = [
-        "| metric | measurements | Failed | Inconclusive | Error | highest value seen |",
-        "|---|---|---|---|---|---|",
+        "| metric | measurements | Failed | Inconclusive | Error | highest value seen | bar |",
+        "|---|---|---|---|---|---|---|",
     ]
     for metric, tally in tallies.items():
         high = f"{worst[metric]:.4g}" if metric in worst else "-"
+        bar = f"{bars[metric]:g}" if metric in bars else "-"
         rows.append(
             f"| {metric} | {sum(tally.values()):,} | {tally['Failed']} | "
-            f"{tally['Inconclusive']} | {tally['Error']} | {high} |"
+            f"{tally['Inconclusive']} | {tally['Error']} | {high} | {bar} |"
         )
     rows += ["", METRIC_NOTE]
     return rows
+
+
+def affected(result: Result) -> str:
+    """The total and its parts (failures, extra declines, slow answers; decision 0073)."""
+    parts = result.get("affected")
+    if not parts:
+        return str(result["affected_transactions"])
+    return (
+        f"{result['affected_transactions']} (failures {parts['failures']}, "
+        f"declines {parts['declines']}, slow {parts['slow']})"
+    )
+
+
+def measurement_number(result: Result) -> str:
+    """Which analysis measurement decided, counted from the canary's first traffic."""
+    intervals = result.get("analysis_intervals_to_decision")
+    if intervals is None:
+        return "-"
+    number = max(1, math.ceil(intervals))
+    return {1: "1st", 2: "2nd", 3: "3rd"}.get(number, f"{number}th")
 
 
 def traffic(result: Result) -> str:
@@ -106,7 +130,7 @@ def single_run(section: Section, provenance: Provenance, result: Result, chart: 
         + (f" ({intervals:.2f} analysis intervals)" if intervals is not None else "")
         + " |",
         f"| canary exposure | {seconds(result['canary_exposure_seconds'])} |",
-        f"| affected authorizations | {result['affected_transactions']} |",
+        f"| affected authorizations | {affected(result)} |",
         f"| canary authorizations (failed) | {result['canary_transactions']:,} "
         f"({result['canary_failures']:,}) |",
         f"| total authorizations | {result['total_transactions']:,} |",
@@ -161,7 +185,13 @@ def repeated_runs(section: Section, provenance: Provenance, results: Sequence[Re
         f"| verdicts | {tally([r['verdict'] for r in results])} |",
         f"| decided by | {tally([r['decided_by'] for r in results])} |",
         f"| decision after the canary's first traffic | {tally(after)} |",
+        f"| decided at measurement | {tally([measurement_number(r) for r in results])} |",
         f"| affected authorizations | {spread([r['affected_transactions'] for r in results])} |",
+        *(
+            f"| affected: {part} | {spread([r['affected'][part] for r in results])} |"
+            for part in ("failures", "declines", "slow")
+            if all("affected" in r for r in results)
+        ),
         f"| traffic sustained | {sustained} of {len(results)} runs (lowest {lowest:,} of "
         f"{target:,} auth/s) |",
         "",

@@ -93,6 +93,7 @@ def result_json(result: LabResult) -> dict[str, Any]:
         "canary_exposure_seconds": _round(result.canary_exposure_seconds, 1),
         "affected_transactions": cost.affected_transactions,
         # The parts of affected_transactions (docs/lab.md, "Affected customers").
+        "bars": dict(sorted(result.bars.items())),
         "affected": {
             "failures": cost.affected_failures,
             "declines": cost.affected_declines,

@@ -53,6 +53,7 @@ from paystream_ops.lab.targets import PodTarget, ScrapePlan, prometheus_config, 
 from paystream_ops.lab.traffic import TrafficGenerator, wait_for_samples
 from paystream_ops.processes import PrometheusProcess, ServiceProcess, free_port
 from paystream_ops.render import K8sObject
+from paystream_ops.status.build import threshold
 
 # The service's documented defaults (README "Configuration"), scaled when the manifests do not
 # set them: the processor deadline and the circuit breaker's reset are durations like any other.
@@ -130,6 +131,8 @@ class LabResult:
     readings: list[Reading] = field(default_factory=list)
     # Requests each synthetic-load generator issued (dry-run Job metric name -> count).
     synthetic_issued: dict[str, int] = field(default_factory=dict)
+    # Each deciding metric's bar (the limit its failure condition compares the value with).
+    bars: dict[str, float] = field(default_factory=dict)
 
     @property
     def time_scale(self) -> float:
@@ -361,6 +364,18 @@ class Lab:
             assert self.manifests.background is not None
             return "background", self.manifests.background
         return f"step {step_index}", self.manifests.step_analyses[step_index]
+
+    def _bars(self) -> dict[str, float]:
+        """The bar of every deciding metric, read from its failure condition like `status` does."""
+        bars: dict[str, float] = {}
+        for specs in self.specs.values():
+            for spec in specs:
+                if spec.dry_run or spec.failure is None:
+                    continue
+                found = threshold({"failureCondition": spec.failure.source}, {})
+                if found is not None:
+                    bars[spec.name] = found.limit
+        return bars
 
     def make_run(
         self, kind: str, step_index: int, templates: tuple[str, ...], now: float
@@ -763,6 +778,7 @@ class Lab:
             step_changes=rollout.step_changes,
             readings=rollout.readings,
             synthetic_issued=dict(self.synthetic_issued),
+            bars=self._bars(),
         )
 
     def _update_status(
