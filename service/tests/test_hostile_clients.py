@@ -48,9 +48,11 @@ def test_two_thousand_hostile_connections_leave_the_pod_answering(
     with AttackThread("127.0.0.1", service.port, HOSTILE) as attack:
         took = attack.wait_held(HOSTILE, timeout_seconds=60)
         results = []
+        held_while_answering = []  # granian's header deadline ends them later, by design
         with httpx.Client(base_url=service.base_url, timeout=ANSWER_WITHIN_SECONDS) as client:
             for _ in range(NORMAL):
                 results.append(authorize(client))
+                held_while_answering.append(attack.counts.held)
                 time.sleep(0.05)
             live = client.get("/livez").status_code
         probes = [
@@ -65,7 +67,8 @@ def test_two_thousand_hostile_connections_leave_the_pod_answering(
     )
     assert [status for status, _ in results] == [200] * NORMAL, figures
     assert (live, probes) == (200, [200, 200]), figures
-    assert held >= HOSTILE * 0.95, figures
+    # The attack really held the pod while the first half of the normal requests were answered.
+    assert statistics.median(held_while_answering[: NORMAL // 2]) >= HOSTILE * 0.95, figures
 
 
 def test_without_enough_capacity_the_same_attack_does_take_it_offline(

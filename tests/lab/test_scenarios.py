@@ -162,14 +162,14 @@ def test_error_burst_on_one_network_is_aborted_on_its_failures(
 
 
 def test_a_canary_that_throws_on_one_network_is_aborted_on_its_failures(
-    prod_objects: list[dict[str, Any]],
+    prod_objects: list[dict[str, Any]], tmp_path: Path, crd_index: CrdIndex
 ) -> None:
     """4% of Visa answered 500 `unexpected_error`: a failure outcome, so the failure metrics
     abort it (before decision 0070 this release passed every analysis)."""
-    result = run_scenario("exception-burst", prod_objects)
+    result = run_scenario("exception-burst", prod_objects, tmp_path)
     assert result.verdict is Verdict.ABORTED, result.outcome
-    # A failure metric decided (whatever the analysis names it: `failure-*`, `visa-failures`).
-    assert any("fail" in name for name in result.outcome.deciding_metrics), result.outcome
+    assert_controller_objects(tmp_path, crd_index, result.verdict)
+    assert "visa-failures" in result.outcome.deciding_metrics, result.outcome
     visa = next(n for n in result.cost.per_network if n.network == "visa")
     assert visa.canary_failures > visa.expected_canary_failures + 5
     assert result.cost.affected_failures > 0

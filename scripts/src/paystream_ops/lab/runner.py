@@ -12,12 +12,14 @@ import secrets
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import httpx
+from paystream_auth.idempotency_hmac import HMAC_KEY_FILE
+from paystream_auth.idempotency_redis import STORE_PASSWORD_FILE
 from paystream_auth.networks import failure_regex
 from paystream_ops.dashboards.slo import LATENCY_THRESHOLD_SECONDS
 from paystream_ops.errors import UserError
@@ -52,6 +54,7 @@ from paystream_ops.lab.synthetic import SyntheticLoad, read_synthetic_load
 from paystream_ops.lab.targets import PodTarget, ScrapePlan, prometheus_config, scrape_job
 from paystream_ops.lab.traffic import TrafficGenerator, wait_for_samples
 from paystream_ops.processes import PrometheusProcess, ServiceProcess, free_port
+from paystream_ops.redis_process import running_redis
 from paystream_ops.render import K8sObject
 from paystream_ops.status.build import threshold
 
@@ -61,6 +64,7 @@ SERVICE_DURATION_DEFAULTS: dict[str, float] = {
     "PAYSTREAM_PROCESSOR_DEADLINE_MS": 2000.0,
     "PAYSTREAM_BREAKER_RESET_SECONDS": 30.0,
 }
+STORE_KIND, STORE_URL = "PAYSTREAM_IDEMPOTENCY_STORE", "PAYSTREAM_IDEMPOTENCY_STORE_URL"
 _CLUSTER_ONLY_ENV = {"PAYSTREAM_SECRETS_DIR", "PAYSTREAM_FAULTS_FILE"}
 SECRET_FILES = ("admin-token", "processor-api-key")
 READY_POLL_SECONDS = 0.1
@@ -257,15 +261,25 @@ def service_env(
     return env
 
 
-def write_secrets(directory: Path, missing: Sequence[str]) -> Path:
-    """Fresh random secrets for one process (generated now, never stored in the repository)."""
+def write_secrets(
+    directory: Path, missing: Sequence[str], shared: Mapping[str, str] | None = None
+) -> Path:
+    """Fresh random secrets for one process (generated now, never stored in the repository),
+    plus the `shared` ones both versions must hold alike (the idempotency store's)."""
     directory.mkdir(parents=True, exist_ok=True)
-    for name in SECRET_FILES:
+    values = {name: secrets.token_urlsafe(32) for name in SECRET_FILES}
+    values.update(shared or {})
+    for name, value in values.items():
         if name not in missing:
             path = directory / name
-            path.write_text(secrets.token_urlsafe(32))
+            path.write_text(value)
             path.chmod(0o600)
     return directory
+
+
+def shared_store_secrets() -> dict[str, str]:
+    """The HMAC key and the store password, one value for stable and canary as in a cluster."""
+    return {HMAC_KEY_FILE: secrets.token_urlsafe(32), STORE_PASSWORD_FILE: secrets.token_hex(16)}
 
 
 # --------------------------------------------------------------------------------------------
@@ -353,6 +367,7 @@ class Lab:
         self.controller = ControllerObjects(self.manifests, self.context, options.controller_dir)
         # The overlay's synthetic load (Job metrics), started and stopped with their runs.
         self.synthetic = read_synthetic_load(self.manifests, options.objects)
+        self.store_secrets = shared_store_secrets()
         self._synthetic_runs: list[tuple[SyntheticLoad, AnalysisRun]] = []
         self._synthetic_generators: dict[int, TrafficGenerator] = {}
         self.synthetic_issued: dict[str, int] = {}
@@ -479,6 +494,7 @@ class Lab:
     ) -> ServiceProcess:
         """One role's service process: its fault profile, pod-template hash and seed."""
         config = self.options.scenario.release(role)
+        shared = self.store_secrets if base_env.get(STORE_KIND) == "redis" else None
         return ServiceProcess(
             env=service_env(
                 base_env,
@@ -487,7 +503,9 @@ class Lab:
                 hash_=hash_,
                 time_scale=self.scale,
                 seed=self.options.seed * 2 + offset,
-                secrets_dir=write_secrets(workdir / f"secrets-{role}", config.missing_secrets),
+                secrets_dir=write_secrets(
+                    workdir / f"secrets-{role}", config.missing_secrets, shared
+                ),
             ),
             log_path=workdir / f"{role}.log",
             port=port,
@@ -522,6 +540,15 @@ class Lab:
         """Stable serving, scraped by Prometheus, under traffic; the canary process not started."""
         client = stack.enter_context(httpx.Client())
         base_env = manifest_env(self.manifests, self.options.objects)
+        if base_env.get(STORE_KIND) == "redis":
+            # The overlay's shared idempotency store: a real redis-server both versions share.
+            store = stack.enter_context(
+                running_redis(
+                    workdir / "idempotency-store.log",
+                    password=self.store_secrets[STORE_PASSWORD_FILE],
+                )
+            )
+            base_env[STORE_URL] = store.url
         stable = self._service("stable", self.stable_hash, 1, workdir, base_env)
         canary = self._service("canary", self.canary_hash, 2, workdir, base_env, free_port())
         stack.callback(stable.stop, 5.0)
