@@ -68,12 +68,17 @@ def excess_beyond_chance(
 ) -> float:
     """The canary's `count` of `base` beyond stable's share, or 0 while within chance.
 
-    Within chance: at most `sigmas` binomial standard deviations of stable's share p for the
-    canary's base, sqrt(base * p * (1 - p)). Beyond it the whole excess counts.
+    Within chance: at most `sigmas` standard deviations of the difference between two versions
+    alike, stable's own sampling included (the analysis' score, docs/analysis.md):
+    sqrt(base * (count + stable_count) / (base + stable_base) * (1 + base / stable_base) + 1).
+    Beyond it the whole excess counts.
     """
     p = share(stable_count, stable_base)
     excess = count - base * p
-    noise = sigmas * math.sqrt(base * p * (1.0 - p))
+    if stable_base <= 0:  # nothing to compare with: every such event is the canary's
+        return float(max(count, 0))
+    pooled = (count + stable_count) / (base + stable_base)
+    noise = sigmas * math.sqrt(base * pooled * (1.0 + base / stable_base) + 1.0)
     return excess if excess > noise and excess > 0 else 0.0
 
 
