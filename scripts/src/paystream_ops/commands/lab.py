@@ -167,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
         matched = sum(1 for r in results if r["matched_expectation"])
         console.print(
             f"{scenario.name}: {matched} of {args.repeat} runs gave the expected verdict "
-            f"({scenario.expect.verdict})"
+            f"({scenario.expect.for_overlay(args.overlay).verdict})"
         )
         if args.json:
             args.json.parent.mkdir(parents=True, exist_ok=True)
