@@ -23,7 +23,7 @@ from pathlib import Path
 
 import yaml
 
-from paystream_ops.judge.figures import looks_like_figure
+from paystream_ops.judge.figures import figure_of, looks_like_figure
 from paystream_ops.validate.checks import TargetContext
 from paystream_ops.validate.checks.rollout import ARG_TAG, declared_args
 from paystream_ops.validate.model import K8sObject, Problem, as_dict, as_list, dig, obj_id
@@ -120,6 +120,13 @@ def _figure(
                 NAME,
             )
     name = str(metric.get("name", ""))
+    if figure_of(name) is None:
+        yield ctx.problem(
+            template,
+            f"{where}.name",
+            "not a figure the judge defines (judge/figures.py): the evidence would refuse it",
+            NAME,
+        )
     if not any(re.search(pattern, name) for pattern in dry_run if pattern):
         yield ctx.problem(
             template,
