@@ -107,7 +107,7 @@ def test_a_completed_rollout_becomes_one_evidence_commit_then_one_evidence_carry
         "not measured | not measured |"
     ) in body
     assert "step analysis `auth-service-5b9c7d8e1-7-3` (started 2026-12-04T10:03:00Z" in body
-    assert "a network needs 30 canary requests to be judged" in body
+    assert "below 30 canary requests only a score over its bar decides" in body
     assert "Not measured:" not in body
     assert "`auth-service-5b9c7d8e1-7-3` | Step | Successful" in body
 

@@ -200,7 +200,7 @@ def test_a_healthy_completion_renders_a_payload_evidence_record_accepts(
     assert "| visa | 412 | not measured | not measured | not measured | 0.0011 (bar 4.61) |" in (
         table
     )
-    assert "a network needs 30 canary requests to be judged" in table
+    assert "below 30 canary requests only a score over its bar decides" in table
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

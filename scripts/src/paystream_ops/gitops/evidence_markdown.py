@@ -1,5 +1,6 @@
 """The staging evidence as the prod pull request shows it: Markdown, every value from the event
-inert (in code spans, no pipes or line breaks). Pure."""
+inert (numbers the reader has checked, written by us; anything else in code spans, no pipes or
+line breaks). Pure. docs/decisions/0123-evidence-table-from-the-last-step.md"""
 
 from __future__ import annotations
 
@@ -61,7 +62,11 @@ def per_network(event: CompletedEvent) -> list[str]:
         f"Per network, the canary in step analysis `{run.name}` (started {run.started_at or '-'}"
         f", last measured {last}), at its last measurement: the figures (never a verdict) and "
         "each verdict's score against its bar"
-        + (f"; a network needs {minimum} canary requests to be judged." if minimum else "."),
+        + (
+            f"; below {minimum} canary requests only a score over its bar decides."
+            if minimum
+            else "."
+        ),
         "",
         "| " + " | ".join(head) + " |",
         "|---" * len(head) + "|",
