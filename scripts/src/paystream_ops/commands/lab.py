@@ -22,7 +22,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "Render the overlay, start stable and canary instances of the service, a real "
             "Prometheus and a traffic generator on loopback, and execute the Rollout's canary "
             "steps and AnalysisTemplates with Argo Rollouts' semantics, in compressed time. "
-            "Exits 0 when the verdict is the one the scenario expects, 1 when it is not."
+            "Exits 0 when the verdict is the one the scenario expects on that overlay, 1 when it "
+            "is not."
         ),
     )
     parser.add_argument(
