@@ -167,6 +167,13 @@ def _completed_payload(image: str, revision: str = "7", env: str = "staging") ->
         metric("visa-latency", "0.212"),
         metric("mastercard-failures", "0.0009"),
         metric("failure-ratio-delta", "[0.001,0,0,0]"),
+        # The figures (dry-run, never a verdict) the last step analysis measures.
+        metric("visa-canary-requests", "[1250]"),
+        metric("visa-canary-failure-ratio", "[0.0016]"),
+        metric("visa-canary-approval-ratio", "[0.9312]"),
+        metric("visa-canary-p99-seconds", "[0.2125]"),
+        metric("mastercard-canary-requests", "[12]"),
+        metric("mastercard-canary-failure-ratio", "[NaN]"),
     ]
     return {
         "environment": env,
@@ -192,6 +199,12 @@ def _completed_payload(image: str, revision: str = "7", env: str = "staging") ->
                 "phase": "Successful",
                 "started_at": "2026-12-04T10:03:00Z",
                 "metrics": step_metrics,
+                "args": [
+                    {"name": "min-requests", "value": "30"},
+                    {"name": "max-failures-score", "value": "4.61"},
+                    {"name": "max-approvals-score", "value": "4.61"},
+                    {"name": "max-latency-score", "value": "5.00"},
+                ],
             },
             {
                 "name": f"auth-service-5b9c7d8e1-{revision}-1",

@@ -92,11 +92,23 @@ def test_a_completed_rollout_becomes_one_evidence_commit_then_one_evidence_carry
     assert "## Staging evidence" in body
     assert "revision 7 of `paystream-staging/auth-service`, 5 of 5 canary steps" in body
     assert f"https://x.test/commit/{remote.head()}" in body
-    # Per network, from the newest Successful step run (not the first step's 0.0031).
-    assert "| Network | failure ratio | approval ratio | P99 latency |" in body
-    assert "| visa | `0.0012` | `0.931` | `0.212` |" in body
-    assert "| mastercard | `0.0009` | - | - |" in body
-    assert "Not in the AnalysisRuns: canary requests per network" in body
+    # Per network, from the last step run (not the first step's 0.0031): the figures, then
+    # each verdict's score against the run's own bar.
+    assert (
+        "| Network | canary requests | failure ratio | approval ratio | P99 | failures score | "
+        "declines score | latency score |"
+    ) in body
+    assert (
+        "| visa | 1,250 | 0.16% | 93.12% | 0.212 s | 0.0012 (bar 4.61) | 0.931 (bar 4.61) | "
+        "0.212 (bar 5.00) |"
+    ) in body
+    assert (
+        "| mastercard | 12 | no data | not measured | not measured | 0.0009 (bar 4.61) | "
+        "not measured | not measured |"
+    ) in body
+    assert "step analysis `auth-service-5b9c7d8e1-7-3` (started 2026-12-04T10:03:00Z" in body
+    assert "below 30 canary requests only a score over its bar decides" in body
+    assert "Not measured:" not in body
     assert "`auth-service-5b9c7d8e1-7-3` | Step | Successful" in body
 
 
@@ -199,6 +211,72 @@ HOSTILE: list[tuple[str, Mutation, int, str]] = [
         "auth-service-5b9c7d8e1-7/visa-failures Error",
     ),
     (
+        "figure-with-two-values",
+        lambda p: _set(p, "analysis_runs.0.metrics.5.value", "[1250,3]"),
+        2,
+        "metrics[5].value: visa-canary-requests: a figure holds one network's value",
+    ),
+    (
+        "ratio-over-one",
+        lambda p: _set(p, "analysis_runs.0.metrics.6.value", "[1.5]"),
+        2,
+        "visa-canary-failure-ratio: a ratio between 0 and 1",
+    ),
+    (
+        "negative-request-count",
+        lambda p: _set(p, "analysis_runs.0.metrics.5.value", "-3"),
+        2,
+        "visa-canary-requests: a count",
+    ),
+    (
+        "infinite-request-count",
+        lambda p: _set(p, "analysis_runs.0.metrics.5.value", "[+Inf]"),
+        2,
+        "visa-canary-requests: a count",
+    ),
+    (
+        "unknown-figure",
+        lambda p: _set(p, "analysis_runs.0.metrics.5.name", "visa-canary-revenue"),
+        2,
+        "visa-canary-revenue: not a figure this platform measures",
+    ),
+    (
+        "bar-with-markup",
+        lambda p: _set(p, "analysis_runs.0.args.1.value", "4.61` | <b>"),
+        2,
+        "analysis_runs[0].args[1].value",
+    ),
+    (
+        "arg-not-a-bar",
+        lambda p: _set(p, "analysis_runs.0.args.0.name", "prometheus-address"),
+        2,
+        "analysis_runs[0].args[0].name",
+    ),
+    (
+        "arg-with-extra-field",
+        lambda p: _set(p, "analysis_runs.0.args.0.valueFrom", {"secretKeyRef": {}}),
+        2,
+        "args[0].valueFrom: unexpected field",
+    ),
+    (
+        "bar-given-twice",
+        lambda p: _set(p, "analysis_runs.0.args.0.name", "max-failures-score"),
+        2,
+        'args: "max-failures-score" given twice',
+    ),
+    (
+        "args-not-a-list",
+        lambda p: _set(p, "analysis_runs.0.args", "4.61"),
+        2,
+        "args: expected a list",
+    ),
+    (
+        "deciding-metric-errored-beside-the-figures",
+        lambda p: _set(p, "analysis_runs.0.metrics.1.phase", "Error"),
+        2,
+        "auth-service-5b9c7d8e1-7-3/visa-approvals Error",
+    ),
+    (
         "promoted-past-an-inconclusive-step",
         lambda p: _set(p, "analysis_runs.1.phase", "Inconclusive"),
         3,
@@ -257,6 +335,12 @@ ACCEPTED: list[tuple[str, Mutation]] = [
     ("background-run-finished", lambda p: _set(p, "analysis_runs.2.phase", "Successful")),
     ("paused-before-a-persons-promote", lambda p: _set(p, "rollout_status.phase", "Paused")),
     ("vector-value", lambda p: _set(p, "analysis_runs.0.metrics.0.value", "[NaN,0.1,+Inf]")),
+    # A figure is shown, never judged: errored (dry-run) or empty, the verdict still stands.
+    ("figure-errored", lambda p: _set(p, "analysis_runs.0.metrics.8.phase", "Error")),
+    ("figure-empty", lambda p: _set(p, "analysis_runs.0.metrics.5.value", "[]")),
+    ("p99-past-the-last-bucket", lambda p: _set(p, "analysis_runs.0.metrics.8.value", "+Inf")),
+    # A payload from before the bars were sent: the table shows the scores without them.
+    ("no-args", lambda p: _set(p, "analysis_runs.0.args", _DELETE)),
 ]
 
 
@@ -442,3 +526,30 @@ def test_the_evidence_body_stays_within_a_pull_requests_limit(completed_payload)
     assert "more rows" not in evidence_markdown(
         Evidence(parse_event(small), "f" * 40), EVIDENCE_C, None
     )
+
+
+def test_the_table_says_what_was_not_measured_and_the_file_keeps_the_bars(
+    completed_payload,
+) -> None:
+    """Pure: a completion without figures (a template from before them) lists each as not
+    measured, the scores still shown against their bars; the evidence file round-trips the
+    bars; and the figures of an older step run never stand in for the last one's."""
+    from paystream_ops.gitops.evidence import Evidence, dump_evidence, load_evidence, parse_event
+    from paystream_ops.gitops.evidence_markdown import evidence_markdown
+
+    image = "ghcr.io/paystream/auth-service:1.5.0@sha256:" + "c" * 64
+    payload = completed_payload(image)
+    last = payload["analysis_runs"][0]
+    without = [m for m in last["metrics"] if "-canary-" not in m["name"]]
+    payload["analysis_runs"][0] = {**last, "metrics": without}
+    body = evidence_markdown(Evidence(parse_event(payload), "f" * 40), EVIDENCE_C, None)
+    assert "Not measured: canary requests, failure ratio, approval ratio, P99" in body
+    assert "| visa | not measured | not measured | not measured | not measured | 0.0012 (bar" in (
+        body
+    )
+    assert "step analysis `auth-service-5b9c7d8e1-7-3`" in body
+
+    healthy = Evidence(parse_event(completed_payload(image)), "f" * 40)
+    again = load_evidence(dump_evidence(healthy), "evidence.json")
+    assert again == healthy
+    assert {a.name for a in again.event.analysis_runs[0].args} >= {"max-failures-score"}

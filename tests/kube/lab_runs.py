@@ -11,6 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from paystream_ops.judge.figures import figure_of
+from paystream_ops.judge.template import TEMPLATE_NAME
 from paystream_ops.lab.analysis import AnalysisRun, Measurement, MetricSpec, evaluate_result
 from paystream_ops.lab.controller_objects import ControllerObjects, write_objects
 from paystream_ops.lab.manifests import LabContext, metric_specs, read_manifests
@@ -37,13 +39,16 @@ INCIDENT = {**HEALTHY, "failures": [11.2, -0.2, 0.9, 0.1]}  # Visa timeouts at t
 LOW_TRAFFIC = {name: [NAN, NAN, NAN, NAN] for name in HEALTHY}
 SCENARIOS = {"healthy": HEALTHY, "incident": INCIDENT, "low-traffic": LOW_TRAFFIC}
 VECTOR_SUFFIX = "-score"
+FIGURE_VALUE = 1234.0
 
 
 def vector(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The template reshaped the old way: one metric per signal (`failures-score`), each a
     vector of per-network values without their labels, the same args and conditions."""
     out = json.loads(json.dumps(objects))
-    template = next(o for o in out if o["kind"] == "AnalysisTemplate")
+    template = next(
+        o for o in out if o["kind"] == "AnalysisTemplate" and o["metadata"]["name"] == TEMPLATE_NAME
+    )
     metrics = []
     for metric in template["spec"]["metrics"]:
         network, _, signal = metric["name"].partition("-")
@@ -56,7 +61,9 @@ def vector(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def recorded(values: dict[str, list[float]]) -> Callable[[MetricSpec, float], Measurement]:
     def measure(spec: MetricSpec, now: float) -> Measurement:
         network, _, signal = spec.name.partition("-")
-        if network in NETWORKS:
+        if figure_of(spec.name) is not None:
+            result = [FIGURE_VALUE]  # a figure reads what it reads, whatever the scores say
+        elif network in NETWORKS:
             result: list[float] = [values[signal][NETWORKS.index(network)]]
         else:
             result = values[spec.name.removesuffix(VECTOR_SUFFIX)]

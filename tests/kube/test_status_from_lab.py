@@ -105,9 +105,14 @@ def test_healthy_run_is_promoted_and_every_value_passes(
     assert view.rollout.stable is not None
     assert view.rollout.stable.pod_hash == view.rollout.canary.pod_hash  # the canary is stable
     assert view.rollout.waiting_for == ""
-    checks = [c.verdict for r in view.runs for m in r.metrics for c in m.checks]
+    checks = [c.verdict for r in view.runs for m in r.metrics if not m.figure for c in m.checks]
     assert checks and set(checks) == {"ok"}
     assert all(not r.deciding for r in view.runs)
+    # The last step's figures are shown as figures: no bar, no verdict, their value as read.
+    figures = [m for r in view.runs for m in r.metrics if m.figure]
+    assert figures and all(m.threshold is None and m.dry_run for m in figures)
+    assert {c.verdict for m in figures for c in m.checks} == {"figure"}
+    assert "visa canary-requests (figure, not a verdict)" in text_of(view)
 
 
 def test_healthy_run_in_progress_shows_step_weight_and_running_analysis(

@@ -199,6 +199,13 @@ def test_too_little_traffic_pauses_instead_of_deciding(
 ) -> None:
     result = run_scenario("low-traffic", prod_objects, tmp_path)
     assert result.verdict is Verdict.PAUSED_INCONCLUSIVE, result.outcome
+    assert result.matched_expectation
+    # Negative: the same run read as a staging run misses staging's expectation (promoted).
+    on_staging = dataclasses.replace(
+        result, options=dataclasses.replace(result.options, overlay="overlays/staging")
+    )
+    assert on_staging.expectation.verdict == "promoted"
+    assert not on_staging.matched_expectation
     assert {r.measurement.phase for r in result.measurements} == {Phase.INCONCLUSIVE}
     assert_controller_objects(tmp_path, crd_index, result.verdict)
     assert "Inconclusive" in lab_status(tmp_path, "prod").rollout.waiting_for

@@ -157,6 +157,21 @@ BASE = "name: x\ndescription: d\nexpect: {verdict: aborted}\n"
             "name: x\ndescription: d\nexpect: {verdict: maybe}\ncanary: {}\n",
             "f.yaml: expect.verdict: Invalid enum value 'maybe'",
         ),
+        (
+            "name: x\ndescription: d\nexpect: {verdict: promoted, overlays: {dev: "
+            "{verdict: aborted}}}\ncanary: {}\n",
+            "f.yaml: expect.overlays: Object contains unknown field `dev`",
+        ),
+        (
+            "name: x\ndescription: d\nexpect: {verdict: promoted, overlays: {staging: "
+            "{decided_by: steps}}}\ncanary: {}\n",
+            "f.yaml: expect.overlays.staging: Object missing required field `verdict`",
+        ),
+        (
+            "name: x\ndescription: d\nexpect: {verdict: promoted, overlays: {staging: "
+            "{verdict: promoted, overlays: {}}}}\ncanary: {}\n",
+            "f.yaml: expect.overlays.staging: Object contains unknown field `overlays`",
+        ),
         ("- a\n- b\n", "f.yaml: expected a mapping"),
         ("name: [\n", "f.yaml: invalid YAML"),
     ],
@@ -183,3 +198,29 @@ def test_a_pause_hold_out_of_range_is_a_one_line_error(
     err = capsys.readouterr().err
     assert code != 0
     assert err == "paystream-ops lab: error: --pause-hold: expected 0..3600 seconds\n"
+
+
+def test_an_overlay_states_its_own_whole_expectation() -> None:
+    """low-traffic pauses prod but is promoted on staging (the synthetic load decides it); an
+    overlay's expectation replaces every field, and an overlay without one gets the default."""
+    scenario, _ = load_scenario("low-traffic")
+    assert scenario.expect.for_overlay("overlays/prod").verdict == "paused-inconclusive"
+    assert scenario.expect.for_overlay("prod").verdict == "paused-inconclusive"
+    assert scenario.expect.for_overlay("overlays/staging").verdict == "promoted"
+    text = (
+        "name: x\ndescription: d\ncanary: {}\nexpect: {verdict: aborted, decided_by: steps, "
+        "max_affected_transactions: 5, overlays: {staging: {verdict: promoted}}}\n"
+    )
+    expect = parse_scenario(text, "f.yaml").expect
+    staging = expect.for_overlay("staging")
+    assert (staging.verdict, staging.decided_by, staging.max_affected_transactions) == (
+        "promoted",
+        None,
+        None,
+    )
+    prod = expect.for_overlay("prod")
+    assert (prod.verdict, prod.decided_by, prod.max_affected_transactions) == (
+        "aborted",
+        "steps",
+        5,
+    )

@@ -5,7 +5,10 @@ as customers."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
+from paystream_ops.judge.figures import figure_of
 from paystream_ops.lab.phases import Phase
 from paystream_ops.lab.progress import Progress
 from paystream_ops.lab.rollout import Verdict
@@ -34,6 +37,17 @@ def test_low_traffic_on_staging_is_decided_with_the_synthetic_load() -> None:
         result = run_lab(options, progress)
     assert result.verdict == Verdict.PROMOTED, result.outcome
     assert result.decided_by_kind == "steps"
+    # The scenario states staging's own expectation, and this run meets it; read as a prod run
+    # (paused-inconclusive expected there) the same result does not.
+    assert result.expectation.verdict == "promoted"
+    assert result.matched_expectation
+    on_prod = dataclasses.replace(
+        result, options=dataclasses.replace(result.options, overlay="overlays/prod")
+    )
+    assert not on_prod.matched_expectation
+    # The last step analysis measured the canary's figures, dry-run, beside the verdict.
+    figures = [r for r in result.measurements if figure_of(r.metric) is not None]
+    assert figures and all(r.dry_run for r in figures)
     steps = {r.run: r.measurement.phase for r in result.measurements if r.analysis != "background"}
     assert steps and set(steps.values()) == {Phase.SUCCESSFUL}
     # The generator ran and sent far more than the scenario's own 3 auth/s.

@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 import yaml
 from paystream_ops.judge.budget import LATENCY_BOUNDARIES
+from paystream_ops.judge.figures import FIGURES_TEMPLATE_NAME
+from paystream_ops.judge.template import TEMPLATE_NAME
 from paystream_ops.render import render
 
 CANARY, STABLE = "c4n4ry", "st4b1e"
@@ -31,7 +33,22 @@ def template(repo_root: Path) -> dict[str, Any]:
     if shutil.which("promtool") is None:
         pytest.fail("promtool not found: run `make setup` (Debian package)")
     objects = render(repo_root / "overlays" / "prod")
-    found: dict[str, Any] = next(o for o in objects if o["kind"] == "AnalysisTemplate")
+    found: dict[str, Any] = next(
+        o
+        for o in objects
+        if o["kind"] == "AnalysisTemplate" and o["metadata"]["name"] == TEMPLATE_NAME
+    )
+    return found
+
+
+@pytest.fixture(scope="module")
+def figures(repo_root: Path) -> dict[str, Any]:
+    objects = render(repo_root / "overlays" / "prod")
+    found: dict[str, Any] = next(
+        o
+        for o in objects
+        if o["kind"] == "AnalysisTemplate" and o["metadata"]["name"] == FIGURES_TEMPLATE_NAME
+    )
     return found
 
 
@@ -259,3 +276,43 @@ def test_a_stable_with_little_traffic_left_cannot_make_a_healthy_canary_fail(
     value = score(fc, nc, 0, ns)
     assert value < 1 < float(args["max-failures-score"]) < fc
     _promtool(tmp_path, series, _exact(queries["visa-failures"], value))
+
+
+def test_the_figures_are_what_the_canary_saw(
+    template: dict[str, Any], figures: dict[str, Any], tmp_path: Path
+) -> None:
+    """Requests as `min-requests` counts them (invalid left out), failures among them, approvals
+    among answers, P99 from the canary's histogram; nothing for a network the canary never
+    served, and one value per network (the figures keep the network label)."""
+    s = _steps(template)
+    assert _args(figures)["window"] == _args(template)["window"]  # one value in both
+    queries = _filled(figures)
+    series = [
+        _counter(REQ, CANARY, 'network="visa", outcome="approved"', 24),
+        _counter(REQ, CANARY, 'network="visa", outcome="declined"', 6),
+        _counter(REQ, CANARY, 'network="visa", outcome="timeout"', 2),
+        _counter(REQ, CANARY, 'network="visa", outcome="invalid"', 50),
+        # Stable's traffic is never the canary's figure.
+        _counter(REQ, STABLE, 'network="visa", outcome="timeout"', 300),
+        # Mastercard: no failure series at all: a ratio of 0, not nothing.
+        _counter(REQ, CANARY, 'network="mastercard", outcome="approved"', 10),
+        *_histogram(CANARY, "visa", {"0.03": 32}, 32),
+        *_histogram(CANARY, "amex", {"0.03": 27, "0.05": 27, "0.1": 27, "0.25": 27, "0.5": 27}, 30),
+        *_histogram(STABLE, "amex", {}, 300),
+    ]
+    cases = (
+        _exact(queries["visa-canary-requests"], 32 * s)
+        + _exact(queries["visa-canary-failure-ratio"], 2 / 32)
+        + _exact(queries["visa-canary-approval-ratio"], 24 / 30)
+        + _exact(queries["mastercard-canary-failure-ratio"], 0.0)
+        + _exact(queries["mastercard-canary-approval-ratio"], 1.0)
+        # All under 30 ms: interpolated in the first bucket. Amex: 3 in 30 between 0.5 and
+        # 1.5 s: rank 29.7 lies 2.7 of those 3 into that bucket.
+        + _exact(queries["visa-canary-p99-seconds"], 0.99 * 0.03)
+        + _exact(queries["amex-canary-p99-seconds"], 0.5 + 2.7 / 3 * 1.0)
+        + [
+            {"expr": queries[f"discover-canary-{f}"], "eval_time": "5m", "exp_samples": []}
+            for f in ("requests", "failure-ratio", "approval-ratio")
+        ]
+    )
+    _promtool(tmp_path, series, cases)

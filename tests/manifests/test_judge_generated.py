@@ -52,3 +52,24 @@ def test_the_failure_set_comes_from_the_service(repo_root: Path) -> None:
     template = yaml.safe_load((repo_root / TEMPLATE_PATH).read_text())
     (visa,) = [m for m in template["spec"]["metrics"] if m["name"] == "visa-failures"]
     assert f'outcome=~"{failure_regex()}"' in visa["provider"]["prometheus"]["query"]
+
+
+def test_the_figures_are_named_dry_run_and_never_decide(repo_root: Path) -> None:
+    """One figure per network and figure, none with a condition, every one matched by dryRun;
+    the deciding template's metric names are never taken for figures (and the reverse)."""
+    import re
+
+    from paystream_ops.judge.figures import FIGURES, FIGURES_TEMPLATE_PATH, figure_of
+
+    figures = yaml.safe_load((repo_root / FIGURES_TEMPLATE_PATH).read_text())["spec"]
+    names = [m["name"] for m in figures["metrics"]]
+    assert {figure_of(n) for n in names} == {(n, f) for n in NETWORKS for f in FIGURES}
+    assert not [m for m in figures["metrics"] if "successCondition" in m or "failureCondition" in m]
+    patterns = [d["metricName"] for d in figures["dryRun"]]
+    assert all(any(re.search(p, n) for p in patterns) for n in names)
+    deciding = yaml.safe_load((repo_root / TEMPLATE_PATH).read_text())["spec"]["metrics"]
+    assert not [m["name"] for m in deciding if figure_of(m["name"]) is not None]
+    assert not [m["name"] for m in deciding if any(re.search(p, m["name"]) for p in patterns)]
+    assert all(network_of(n) is None for n in names)
+    assert figure_of("visa-canary-latency") is None
+    assert figure_of("unknown-canary-requests") is None

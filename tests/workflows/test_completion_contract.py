@@ -65,13 +65,24 @@ def measurement(phase: str, value: str, at: str) -> dict[str, Any]:
 
 def analysis_runs(step_phase: str = "Successful") -> list[dict[str, Any]]:
     """AnalysisRun objects as the controller passes them (newest first): a per-network metric
-    (`<network>-<signal>`, single values) and today's vector metric, then the background run."""
+    (`<network>-<signal>`, single values), a vector metric and the figures (one errored, as a
+    dry-run metric can), then the background run."""
     return [
         {
             "metadata": {
                 "name": "auth-service-5b9c7d8e1-7-3",
                 "labels": {"rollout-type": "Step", "rollouts-pod-template-hash": "5b9c7d8e1"},
                 "annotations": {"rollout.argoproj.io/revision": "7"},
+            },
+            "spec": {
+                "args": [
+                    {"name": "canary-hash", "value": "5b9c7d8e1"},
+                    {"name": "prometheus-address", "value": "http://prometheus:9090"},
+                    {"name": "min-requests", "value": "30"},
+                    {"name": "max-failures-score", "value": "4.61"},
+                    {"name": "window", "value": "2m"},
+                ],
+                "dryRun": [{"metricName": "^(visa|mastercard|amex|discover)-canary-"}],
             },
             "status": {
                 "phase": step_phase,
@@ -95,6 +106,31 @@ def analysis_runs(step_phase: str = "Successful") -> list[dict[str, Any]]:
                         "successful": 1,
                         "measurements": [
                             measurement("Successful", "[0.001,0,0,0]", "2026-12-04T10:04:00Z")
+                        ],
+                    },
+                    {
+                        "name": "visa-canary-requests",
+                        "phase": "Successful",
+                        "count": 2,
+                        "successful": 2,
+                        "dryRun": True,
+                        "measurements": [
+                            measurement("Successful", "[380]", "2026-12-04T10:03:30Z"),
+                            measurement("Successful", "[412]", "2026-12-04T10:04:00Z"),
+                        ],
+                    },
+                    {
+                        "name": "visa-canary-p99-seconds",
+                        "phase": "Error",
+                        "count": 0,
+                        "error": 5,
+                        "dryRun": True,
+                        "measurements": [
+                            {
+                                "phase": "Error",
+                                "message": "bad_data",
+                                "startedAt": "2026-12-04T10:04:00Z",
+                            }
                         ],
                     },
                 ],
@@ -154,8 +190,17 @@ def test_a_healthy_completion_renders_a_payload_evidence_record_accepts(
     assert [r.type for r in event.analysis_runs] == ["Step", "Background"]
     assert event.analysis_runs[0].metrics[0].value == "0.0011"  # the last measurement
     assert event.analysis_runs[0].metrics[0].started_at == "2026-12-04T10:03:30Z"
-    signals, table = per_network(event)
-    assert signals == ["failures", "latency"] and table["visa"]["failures"] == "0.0011"
+    # Only the bars and minimum counts travel, from the run's own args.
+    assert [(a.name, a.value) for a in event.analysis_runs[0].args] == [
+        ("min-requests", "30"),
+        ("max-failures-score", "4.61"),
+    ]
+    # The errored figure is dry-run: it is shown as not measured and decides nothing.
+    table = "\n".join(per_network(event))
+    assert "| visa | 412 | not measured | not measured | not measured | 0.0011 (bar 4.61) |" in (
+        table
+    )
+    assert "below 30 canary requests only a score over its bar decides" in table
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

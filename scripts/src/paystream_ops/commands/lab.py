@@ -22,7 +22,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "Render the overlay, start stable and canary instances of the service, a real "
             "Prometheus and a traffic generator on loopback, and execute the Rollout's canary "
             "steps and AnalysisTemplates with Argo Rollouts' semantics, in compressed time. "
-            "Exits 0 when the verdict is the one the scenario expects, 1 when it is not."
+            "Exits 0 when the verdict is the one the scenario expects on that overlay, 1 when it "
+            "is not."
         ),
     )
     parser.add_argument(
@@ -167,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
         matched = sum(1 for r in results if r["matched_expectation"])
         console.print(
             f"{scenario.name}: {matched} of {args.repeat} runs gave the expected verdict "
-            f"({scenario.expect.verdict})"
+            f"({scenario.expect.for_overlay(args.overlay).verdict})"
         )
         if args.json:
             args.json.parent.mkdir(parents=True, exist_ok=True)

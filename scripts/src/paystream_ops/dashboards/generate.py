@@ -15,10 +15,14 @@ from paystream_ops.dashboards.dashboard import dashboard_json
 from paystream_ops.dashboards.slo_rules import slo_prometheus_rule
 from paystream_ops.dashboards.yamlio import dump
 from paystream_ops.errors import UserError
+from paystream_ops.judge.figures import FIGURES_TEMPLATE_PATH, figures_header, looks_like_figure
 from paystream_ops.judge.template import (
+    COMMAND,
+    SOURCE,
     TEMPLATE_PATH,
     TRANSFORMER_PATH,
     analysis_template,
+    canary_figures_template,
     per_signal,
     template_header,
     thresholds_transformer,
@@ -74,12 +78,21 @@ def judge_artifacts() -> list[Artifact]:
     return [
         Artifact(TEMPLATE_PATH, dump(analysis_template(), template_header())),
         Artifact(TRANSFORMER_PATH, dump(thresholds_transformer(), transformer_header())),
+        Artifact(
+            FIGURES_TEMPLATE_PATH,
+            dump(canary_figures_template(), figures_header(COMMAND, SOURCE)),
+        ),
     ]
+
+
+def deciding_queries(analysis_objects: list[K8sObject]) -> list[AnalysisQuery]:
+    """The verdicts' queries; the figures (judge/figures.py) decide nothing, so no panel."""
+    return [q for q in analysis_queries(analysis_objects) if not looks_like_figure(q.metric)]
 
 
 def build_artifacts(analysis_objects: list[K8sObject], source: str) -> list[Artifact]:
     """The monitoring artifacts; the dashboard draws one analysis panel per signal."""
-    queries = per_signal(analysis_queries(analysis_objects))
+    queries = per_signal(deciding_queries(analysis_objects))
     if not queries:
         raise UserError(f"{source}: no AnalysisTemplate with a Prometheus query")
     defaults = arg_defaults(analysis_objects)

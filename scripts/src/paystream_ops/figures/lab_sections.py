@@ -14,6 +14,7 @@ from typing import Any
 
 from paystream_ops.figures.catalogue import Section
 from paystream_ops.figures.provenance import Provenance
+from paystream_ops.judge.figures import looks_like_figure
 
 Result = dict[str, Any]
 
@@ -64,6 +65,8 @@ def metric_rows(results: Sequence[Result]) -> list[str]:
     for result in results:
         bars.update(result.get("bars", {}))
         for m in result["measurements"]:
+            if looks_like_figure(m["metric"]):
+                continue  # what the canary saw, not a verdict (judge/figures.py)
             tallies.setdefault(m["metric"], Counter())[m["phase"]] += 1
             for value in measured_values(m["value"] or ""):
                 worst[m["metric"]] = max(worst.get(m["metric"], value), value)

@@ -15,6 +15,7 @@ from typing import Any
 
 from paystream_ops.errors import UserError
 from paystream_ops.gitops import IMAGE_NAME, NothingToDo
+from paystream_ops.gitops.evidence_figures import check_figure, is_figure
 from paystream_ops.gitops.imageref import ImageRef, parse_image_ref
 
 EVENT_TYPE = "paystream-rollout-completed"
@@ -42,6 +43,10 @@ _RUN_TYPES = frozenset({"Step", "Background", ""})
 MAX_MESSAGE = 1000
 MAX_RUNS = 20
 MAX_METRICS = 64
+MAX_ARGS = 16
+# The args the completion carries: the bars and minimum counts (`max-*`, `min-*`), numbers.
+_ARG_NAME = re.compile(r"^(max|min)-[a-z0-9-]{1,60}$")
+_ARG_VALUE = re.compile(r"^[0-9]{1,9}(\.[0-9]{1,9})?$")
 
 
 @dataclass(frozen=True)
@@ -59,12 +64,20 @@ class MetricEvidence:
 
 
 @dataclass(frozen=True)
+class ArgEvidence:
+    name: str
+    value: str
+
+
+@dataclass(frozen=True)
 class RunEvidence:
     name: str
     type: str
     phase: str
     started_at: str
     metrics: tuple[MetricEvidence, ...]
+    # The run's bars and minimum counts; a payload from before they were sent has none.
+    args: tuple[ArgEvidence, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -187,7 +200,7 @@ def _shown(value: object) -> str:
 
 def _metric(data: object, where: str, source: str) -> MetricEvidence:
     f = _Fields(data, where, source)
-    return MetricEvidence(
+    metric = MetricEvidence(
         name=f.text("name", _METRIC_NAME),
         phase=f.phase("phase"),
         count=f.count("count"),
@@ -199,6 +212,31 @@ def _metric(data: object, where: str, source: str) -> MetricEvidence:
         started_at=f.time("started_at", optional=True),
         finished_at=f.time("finished_at", optional=True),
     )
+    problem = check_figure(metric.name, metric.value)
+    if problem:
+        raise f.fail("value", problem)
+    return metric
+
+
+def _arg(data: object, where: str, source: str) -> ArgEvidence:
+    f = _Fields(data, where, source)
+    unexpected = sorted(set(f.data) - {"name", "value"})
+    if unexpected:
+        raise f.fail(unexpected[0], "unexpected field (an arg is a name and a value)")
+    return ArgEvidence(f.text("name", _ARG_NAME, limit=64), f.text("value", _ARG_VALUE, limit=20))
+
+
+def _args(f: _Fields, where: str) -> tuple[ArgEvidence, ...]:
+    if "args" not in f.data:
+        return ()
+    found = tuple(
+        _arg(a, f"{where}.args[{i}]", f.source) for i, a in enumerate(f.items("args", MAX_ARGS))
+    )
+    names = [a.name for a in found]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise f.fail("args", f"{_shown(repeated[0])} given twice")
+    return found
 
 
 def _run(data: object, where: str, source: str) -> RunEvidence:
@@ -213,6 +251,7 @@ def _run(data: object, where: str, source: str) -> RunEvidence:
         phase=f.phase("phase"),
         started_at=f.time("started_at", optional=True),
         metrics=tuple(_metric(m, f"{where}.metrics[{i}]", source) for i, m in enumerate(metrics)),
+        args=_args(f, where),
     )
 
 
@@ -284,7 +323,13 @@ def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 # -- judging -------------------------------------------------------------------------------
 def _metrics_in(run: RunEvidence, phases: set[str]) -> list[str]:
-    return [f"{run.name}/{m.name} {m.phase}" for m in run.metrics if m.phase in phases]
+    """The deciding metrics in `phases`; a figure never decides (it is shown, not judged:
+    docs/decisions/0123-evidence-table-from-the-last-step.md)."""
+    return [
+        f"{run.name}/{m.name} {m.phase}"
+        for m in run.metrics
+        if m.phase in phases and not is_figure(m.name)
+    ]
 
 
 def check_passed(event: CompletedEvent, source: str) -> None:

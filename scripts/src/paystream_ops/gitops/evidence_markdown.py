@@ -1,23 +1,22 @@
 """The staging evidence as the prod pull request shows it: Markdown, every value from the event
-inert (in code spans, no pipes or line breaks). Pure."""
+inert (numbers the reader has checked, written by us; anything else in code spans, no pipes or
+line breaks). Pure. docs/decisions/0123-evidence-table-from-the-last-step.md"""
 
 from __future__ import annotations
 
 import re
 
+from paystream_auth.networks import NETWORKS
+
 from paystream_ops.gitops.evidence import CompletedEvent, Evidence, MetricEvidence, RunEvidence
+from paystream_ops.gitops.evidence_figures import shown
+from paystream_ops.judge.figures import FIGURES, figure_metric_name, figure_of
+from paystream_ops.judge.signals import SIGNALS, Signal
+from paystream_ops.judge.verdict import short
 
 # The run table stops here, so the pull request body stays far below GitHub's 65,536 characters
 # (the evidence file keeps every row).
 MAX_ROWS = 150
-NETWORKS = ("visa", "mastercard", "amex", "discover")
-# `<network>-<signal>` metric names and the column each signal fills; other signals keep their name.
-SIGNALS = {
-    "requests": "canary requests",
-    "failures": "failure ratio",
-    "approvals": "approval ratio",
-    "latency": "P99 latency",
-}
 
 
 def _cell(text: str) -> str:
@@ -25,35 +24,67 @@ def _cell(text: str) -> str:
     return "`" + re.sub(r"[|`\r\n]", " ", text) + "`" if text else "-"
 
 
-def _values(event: CompletedEvent) -> dict[str, str]:
-    """metric name -> its last value, from the newest Successful step run holding it (runs come
-    newest first), else from the background run."""
-    found: dict[str, str] = {}
-    ordered = [r for r in event.analysis_runs if r.type == "Step" and r.phase == "Successful"]
-    ordered += [r for r in event.analysis_runs if r.type != "Step"]
-    for run in ordered:
-        for metric in run.metrics:
-            found.setdefault(metric.name, metric.value)
-    return found
+def figures_run(event: CompletedEvent) -> RunEvidence | None:
+    """The run the per-network table reads: the newest Successful step run that holds a figure
+    (the last step's, docs/decisions/0122-canary-figures-beside-the-verdict.md), else the newest
+    Successful step run (runs come newest first)."""
+    steps = [r for r in event.analysis_runs if r.type == "Step" and r.phase == "Successful"]
+    with_figures = [r for r in steps if any(figure_of(m.name) for m in r.metrics)]
+    found = with_figures or steps
+    return found[0] if found else None
 
 
-def per_network(event: CompletedEvent) -> tuple[list[str], dict[str, dict[str, str]]]:
-    """The `<network>-<signal>` metrics as a table: signals (columns) and values per network."""
-    table: dict[str, dict[str, str]] = {}
-    signals: list[str] = []
-    for name, value in _values(event).items():
-        network, _, signal = name.partition("-")
-        if network in NETWORKS and signal:
-            table.setdefault(network, {})[signal] = value
-            if signal not in signals:
-                signals.append(signal)
-    known = [s for s in SIGNALS if s in signals]
-    return known + sorted(s for s in signals if s not in SIGNALS), table
+def _measured(run: RunEvidence) -> dict[str, str]:
+    """metric name -> last value; a figure that errored holds no value ("not measured")."""
+    return {m.name: ("" if m.phase == "Error" else m.value) for m in run.metrics}
 
 
-def missing_signals(event: CompletedEvent) -> list[str]:
-    signals, _ = per_network(event)
-    return [label for signal, label in SIGNALS.items() if signal not in signals]
+def _score(run: RunEvidence, values: dict[str, str], network: str, signal: Signal) -> str:
+    value = values.get(f"{network}-{signal.name}")
+    if value is None:
+        return "not measured"
+    bars = {a.name: a.value for a in run.args}
+    bar = bars.get(signal.threshold_arg)
+    return f"{short(value) or 'no value'} (bar {bar})" if bar else short(value) or "no value"
+
+
+def per_network(event: CompletedEvent) -> list[str]:
+    """The per-network table's Markdown lines: the canary's figures and each verdict's score
+    against its bar, from one run's last measurement; [] when no step run passed."""
+    run = figures_run(event)
+    if run is None:
+        return []
+    values = _measured(run)
+    minimum = {a.name: a.value for a in run.args}.get("min-requests")
+    last = max((m.finished_at for m in run.metrics if m.finished_at), default="-")
+    head = ["Network", *(f.title for f in FIGURES), *(f"{s.title} score" for s in SIGNALS)]
+    lines = [
+        f"Per network, the canary in step analysis `{run.name}` (started {run.started_at or '-'}"
+        f", last measured {last}), at its last measurement: the figures (never a verdict) and "
+        "each verdict's score against its bar"
+        + (
+            f"; below {minimum} canary requests only a score over its bar decides."
+            if minimum
+            else "."
+        ),
+        "",
+        "| " + " | ".join(head) + " |",
+        "|---" * len(head) + "|",
+    ]
+    for network in NETWORKS:
+        figures = [shown(f, values.get(figure_metric_name(network, f))) for f in FIGURES]
+        scores = [_score(run, values, network, s) for s in SIGNALS]
+        lines.append(f"| {network} | " + " | ".join(figures + scores) + " |")
+    return [*lines, ""]
+
+
+def missing_figures(event: CompletedEvent) -> list[str]:
+    """The figures no network of the table's run holds a value for."""
+    run = figures_run(event)
+    values = _measured(run) if run else {}
+    return [
+        f.title for f in FIGURES if not any(values.get(figure_metric_name(n, f)) for n in NETWORKS)
+    ]
 
 
 def _row(run: RunEvidence, m: MetricEvidence | None) -> str:
@@ -84,20 +115,7 @@ def evidence_markdown(evidence: Evidence, path: str, recorded_in: str | None) ->
         f"Recorded in `{path}`" + (f" ({recorded_in})." if recorded_in else "."),
         "",
     ]
-    signals, table = per_network(e)
-    if table:
-        lines += [
-            "Per network, the last measurement of each `<network>-<signal>` metric as the "
-            "AnalysisTemplate defines it (newest Successful step run first):",
-            "",
-            "| Network | " + " | ".join(SIGNALS.get(s, s) for s in signals) + " |",
-            "|---" * (len(signals) + 1) + "|",
-        ]
-        for network in NETWORKS:
-            if network in table:
-                row = [_cell(table[network].get(s, "")) for s in signals]
-                lines.append(f"| {network} | " + " | ".join(row) + " |")
-        lines.append("")
+    lines += per_network(e)
     lines += [
         "| Analysis run | Type | Phase | Started | Metric | Metric phase | "
         "Measured (ok/failed/inconclusive/error) | Last value | Last measured |",
@@ -107,13 +125,12 @@ def evidence_markdown(evidence: Evidence, path: str, recorded_in: str | None) ->
     lines += rows[:MAX_ROWS]
     if len(rows) > MAX_ROWS:
         lines.append(f"| {len(rows) - MAX_ROWS} more rows in `{path}` | | | | | | | | |")
-    missing = missing_signals(e)
+    missing = missing_figures(e)
     if missing:
         lines += [
             "",
-            f"Not in the AnalysisRuns: {', '.join(missing)} per network (no `<network>-<signal>` "
-            "metric measures them; a vector metric keeps its values but not their network "
-            "labels).",
+            f"Not measured: {', '.join(missing)} (no `<network>-canary-<figure>` metric holds "
+            "a value in that run).",
         ]
     return "\n".join(lines) + "\n"
 

@@ -16,6 +16,7 @@ from paystream_auth.networks import NETWORKS
 
 from paystream_ops.dashboards.analysis import AnalysisQuery
 from paystream_ops.judge.budget import derive
+from paystream_ops.judge.figures import FIGURE_ARGS, FIGURES_TEMPLATE_NAME, figures_template
 from paystream_ops.judge.signals import SIGNALS, Signal
 from paystream_ops.judge.verdict import named as network_of
 
@@ -120,15 +121,26 @@ def thresholds_transformer() -> dict[str, Any]:
                 },
                 "targets": [
                     {
-                        "select": {"kind": "AnalysisTemplate", "name": TEMPLATE_NAME},
+                        "select": {"kind": "AnalysisTemplate", "name": name},
                         "fieldPaths": [f"spec.args.[name={arg.name}].value"],
                     }
+                    for name in _templates_with(arg.name)
                 ],
             }
             for arg in args()
             if arg.overlay
         ],
     }
+
+
+def _templates_with(arg: str) -> tuple[str, ...]:
+    """The generated templates declaring `arg`: both must hold the overlay's one value."""
+    return (TEMPLATE_NAME, FIGURES_TEMPLATE_NAME) if arg in FIGURE_ARGS else (TEMPLATE_NAME,)
+
+
+def canary_figures_template() -> dict[str, Any]:
+    """The figures' template, its arg defaults the deciding template's (judge/figures.py)."""
+    return figures_template({arg.name: arg.default for arg in args()})
 
 
 def template_header() -> str:

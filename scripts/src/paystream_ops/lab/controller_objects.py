@@ -15,7 +15,8 @@ Field names and phase strings are argo-rollouts v1.9.1's (the pinned CRDs):
   `DefaultMeasurementHistoryLimit`) and its resolved query in `metadata.ResolvedPrometheusQuery`
   (`metricproviders/prometheus`);
 - an AnalysisRun's spec holds its templates' metrics as written and the args' values
-  (`utils/analysis` `NewAnalysisRunFromTemplates`): the controller substitutes at measurement.
+  (`utils/analysis` `NewAnalysisRunFromTemplates`): the controller substitutes at measurement;
+  its `dryRun` is the Rollout's rules then the templates' (`mergeDryRunMetrics`).
 
 Timestamps are real-time equivalents: the rollout's start plus lab seconds x time scale.
 """
@@ -136,9 +137,11 @@ class ControllerObjects:
         _, analysis = self._templates_of(kind, step_index)
         args, _ = resolve_args(analysis, self.manifests, self.context)
         metrics: list[K8sObject] = []
+        dry_run: list[K8sObject] = [{"metricName": p} for p in analysis.dry_run]
         for ref in analysis.templates:
-            template = self.manifests.templates[(ref.name, ref.cluster_scope)]
-            metrics.extend(json.loads(json.dumps((template.get("spec") or {}).get("metrics"))))
+            template_spec = self.manifests.templates[(ref.name, ref.cluster_scope)].get("spec")
+            metrics.extend(json.loads(json.dumps((template_spec or {}).get("metrics"))))
+            dry_run.extend(json.loads(json.dumps((template_spec or {}).get("dryRun") or [])))
         queries = {m.name: m.query for m in run.metrics}
         results = [run.results[m.name] for m in run.metrics if m.name in run.results]
         status: K8sObject = {"phase": str(run.phase), "startedAt": clock.at(run.started_at)}
@@ -157,8 +160,8 @@ class ControllerObjects:
             "metrics": metrics,
             "args": [{"name": k, "value": v} for k, v in args.items()],
         }
-        if analysis.dry_run:
-            spec["dryRun"] = [{"metricName": p} for p in analysis.dry_run]
+        if dry_run:
+            spec["dryRun"] = dry_run
         if run.terminate_requested:
             spec["terminate"] = True
         return {

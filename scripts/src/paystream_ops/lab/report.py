@@ -52,10 +52,10 @@ def result_json(result: LabResult) -> dict[str, Any]:
         "scenario": scenario.name,
         "overlay": result.options.overlay,
         "expected": {
-            "verdict": scenario.expect.verdict,
-            "decided_by": scenario.expect.decided_by,
-            "max_affected_transactions": scenario.expect.max_affected_transactions,
-            "max_analysis_intervals": scenario.expect.max_analysis_intervals,
+            "verdict": result.expectation.verdict,
+            "decided_by": result.expectation.decided_by,
+            "max_affected_transactions": result.expectation.max_affected_transactions,
+            "max_analysis_intervals": result.expectation.max_analysis_intervals,
         },
         "matched_expectation": result.matched_expectation,
         "verdict": str(outcome.verdict),
@@ -189,7 +189,7 @@ def markdown(result: LabResult, chart_name: str | None) -> str:
     data = result_json(result)
     scenario = result.options.scenario
     scale = result.time_scale
-    expected = scenario.expect.verdict
+    expected = result.expectation.verdict
     mark = "as expected" if result.matched_expectation else f"**NOT as expected** ({expected})"
     lines = [
         f"# Canary lab: {scenario.name}",
@@ -321,7 +321,7 @@ def print_summary(result: LabResult, console: Console) -> None:
     table.add_column("figure")
     table.add_column("value")
     style = "green" if result.matched_expectation else "bold red"
-    expected = result.options.scenario.expect.verdict
+    expected = result.expectation.verdict
     table.add_row(
         "verdict",
         f"[{style}]{data['verdict']}[/] "

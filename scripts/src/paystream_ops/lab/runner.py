@@ -49,7 +49,7 @@ from paystream_ops.lab.progress import Progress, Status
 from paystream_ops.lab.provider import prometheus_measure
 from paystream_ops.lab.readings import read_verdicts
 from paystream_ops.lab.rollout import Event, Outcome, RolloutMachine, Verdict
-from paystream_ops.lab.scenario import Release, Scenario, faults_json
+from paystream_ops.lab.scenario import Expectation, Release, Scenario, faults_json
 from paystream_ops.lab.synthetic import SyntheticLoad, read_synthetic_load
 from paystream_ops.lab.targets import PodTarget, ScrapePlan, prometheus_config, scrape_job
 from paystream_ops.lab.traffic import TrafficGenerator, wait_for_samples
@@ -147,8 +147,13 @@ class LabResult:
         return self.outcome.verdict
 
     @property
+    def expectation(self) -> Expectation:
+        """The scenario's expectation for the overlay this run used."""
+        return self.options.scenario.expect.for_overlay(self.options.overlay)
+
+    @property
     def matched_expectation(self) -> bool:
-        expect = self.options.scenario.expect
+        expect = self.expectation
         if self.verdict != expect.verdict:
             return False
         if expect.decided_by is not None and self.decided_by_kind != expect.decided_by:

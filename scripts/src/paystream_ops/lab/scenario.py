@@ -20,6 +20,7 @@ from paystream_ops.errors import UserError
 NETWORKS: tuple[str, ...] = ("visa", "mastercard", "amex", "discover")
 SCHEMA_FILE = "scenario.schema.json"
 Verdict = Literal["promoted", "aborted", "paused-inconclusive", "paused", "degraded"]
+OVERLAYS: tuple[str, ...] = ("staging", "prod")
 DecidedBy = Literal["step analysis", "background analysis", "progress deadline", "steps"]
 
 
@@ -81,13 +82,45 @@ class Traffic(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     )
 
 
-class Expect(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
-    """What the platform must decide. Checked by the tests and by the CLI's exit code."""
+class Expectation(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """What the platform must decide on one overlay."""
 
     verdict: Verdict
     decided_by: DecidedBy | None = None
     max_affected_transactions: int | None = None
     max_analysis_intervals: float | None = None  # decision within N intervals of first traffic
+
+
+class OverlayExpectations(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """The overlays whose expectation differs from the scenario's default."""
+
+    staging: Expectation | None = None
+    prod: Expectation | None = None
+
+
+class Expect(Expectation, forbid_unknown_fields=True, omit_defaults=True):
+    """What the platform must decide. Checked by the tests and by the CLI's exit code.
+
+    `overlays`: an overlay whose verdict differs (staging brings its own synthetic load, so a
+    quiet hour that pauses prod is decided there) states its whole expectation, replacing the
+    fields above for runs on that overlay.
+    see docs/decisions/0124-scenario-expectation-per-overlay.md
+    """
+
+    overlays: OverlayExpectations = msgspec.field(default_factory=OverlayExpectations)
+
+    def for_overlay(self, overlay: str) -> Expectation:
+        """The expectation a run on `overlay` (`staging` or `overlays/staging`) must meet."""
+        name = overlay.rstrip("/").rpartition("/")[2]
+        own = getattr(self.overlays, name, None) if name in OVERLAYS else None
+        if isinstance(own, Expectation):
+            return own
+        return Expectation(
+            self.verdict,
+            self.decided_by,
+            self.max_affected_transactions,
+            self.max_analysis_intervals,
+        )
 
 
 class Scenario(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):

@@ -3,6 +3,7 @@ view. Pure: the cluster and a lab directory hand in the same objects.
 
 A metric named `<network>-<signal>` (`visa-failures`) with one value is read as that network's
 signal; any other metric is shown as the vector it returned (its elements carry no network).
+A figure (`visa-canary-requests`, judge/figures.py) is shown as a figure, never as a verdict.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from paystream_auth.networks import NETWORKS
 
+from paystream_ops.judge.figures import figure_of
 from paystream_ops.status.model import (
     AppView,
     FreezeView,
@@ -34,6 +36,7 @@ _COMPARISON = re.compile(
     r"(?P<right>#|result(?:\[0\])?|\{\{\s*args\.[\w-]+\s*\}\}|-?[\d.]+(?:[eE][-+]?\d+)?)"
 )
 _ARG = re.compile(r"\{\{\s*args\.([\w-]+)\s*\}\}")
+FIGURE = "figure"
 _NEGATE = {"<=": ">", "<": ">=", ">=": "<", ">": "<="}
 _MIRROR = {"<=": ">=", "<": ">", ">=": "<=", ">": "<"}
 
@@ -100,11 +103,13 @@ def parse_values(value: str) -> list[float | None]:
 
 
 def _checks(
-    values: Sequence[float | None], network: str | None, limit: Threshold | None
+    values: Sequence[float | None], network: str | None, limit: Threshold | None, figure: bool
 ) -> tuple[ValueCheck, ...]:
     checks = []
     for v in values:
-        if v is None:
+        if figure:
+            verdict = FIGURE  # what the canary saw; it passes or fails nothing
+        elif v is None:
             verdict = "no data"
         elif limit is None:
             verdict = "-"
@@ -123,7 +128,8 @@ def _metric_view(result: K8sObject, spec: K8sObject | None, args: Mapping[str, s
     network, signal = split_metric_name(name)
     if network is not None and len(values) != 1:
         network, signal = None, name  # not one value: the name's shape says nothing
-    limit = threshold(spec, args) if spec else None
+    figure = figure_of(name) is not None
+    limit = None if figure else (threshold(spec, args) if spec else None)
     return MetricView(
         name=name,
         network=network,
@@ -139,7 +145,8 @@ def _metric_view(result: K8sObject, spec: K8sObject | None, args: Mapping[str, s
         last_value=value,
         last_phase=str(last.get("phase", "")),
         last_at=str(last.get("finishedAt") or last.get("startedAt") or ""),
-        checks=_checks(values, network, limit),
+        checks=_checks(values, network, limit, figure),
+        figure=figure,
         history=tuple(
             (
                 str(m.get("finishedAt") or m.get("startedAt") or ""),

@@ -27,7 +27,8 @@ class Threshold:
 
 @dataclass(frozen=True)
 class ValueCheck:
-    """One value of a measurement against the threshold: "ok", "over" or "no data" (NaN)."""
+    """One value of a measurement against the threshold: "ok", "over" or "no data" (NaN);
+    "figure" for a figure's value, which has no threshold."""
 
     network: str | None  # None: a vector element whose network the value does not say
     value: float | None
@@ -52,6 +53,7 @@ class MetricView:
     last_at: str
     checks: tuple[ValueCheck, ...]
     history: tuple[tuple[str, str, str], ...]  # (finishedAt, phase, value or message)
+    figure: bool = False  # `<network>-canary-<figure>`: what the canary saw, never a verdict
 
 
 @dataclass(frozen=True)

@@ -65,8 +65,9 @@ def _run_table(run: RunView) -> Table:
         table.add_column(column)
     for m in sorted(run.metrics, key=lambda m: (m.network or "~", m.signal)):
         name = f"{m.network} {m.signal}" if m.network else f"{m.name} (vector)"
+        kind = " (figure, not a verdict)" if m.figure else (" (dry run)" if m.dry_run else "")
         table.add_row(
-            name + (" (dry run)" if m.dry_run else ""),
+            name + kind,
             _phase(m.phase),
             m.last_value or m.message or "-",
             f"{m.threshold.op} {m.threshold.limit:g}" if m.threshold else "-",

@@ -6,6 +6,10 @@ rollout) and NaN compares false both ways. So every condition must test ``len(re
 query must select the pod-template hash, or it never sees canary data (the original incident's
 analysis filtered on a label the app never emitted). Queries are parsed by the real promtool
 with the template's default args filled in.
+
+A figure (`<network>-canary-<figure>`, judge/figures.py) is the one exception: it has no
+conditions and is dry-run, so it never decides; a metric named like one that could decide is
+refused. see docs/decisions/0122-canary-figures-beside-the-verdict.md
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from pathlib import Path
 
 import yaml
 
+from paystream_ops.judge.figures import figure_of, looks_like_figure
 from paystream_ops.validate.checks import TargetContext
 from paystream_ops.validate.checks.rollout import ARG_TAG, declared_args
 from paystream_ops.validate.model import K8sObject, Problem, as_dict, as_list, dig, obj_id
@@ -37,17 +42,24 @@ def check(ctx: TargetContext) -> Iterator[Problem]:
         defaults = {
             n: str(a.get("value", _PLACEHOLDER_HASH)) for n, a in declared_args(template).items()
         }
+        dry_run = [
+            str(as_dict(d).get("metricName", "")) for d in as_list(dig(template, "spec", "dryRun"))
+        ]
         for i, metric in enumerate(as_list(dig(template, "spec", "metrics"))):
             metric = as_dict(metric)
             where = f"spec.metrics[{metric.get('name', i)}]"
+            name = str(metric.get("name", ""))
+            figure = looks_like_figure(name)
+            if figure:
+                yield from _figure(ctx, template, where, metric, dry_run)
             # A Job metric has no conditions (the Job's status is its result); the
             # synthetic-load check requires such metrics to be dry-run.
-            if "job" not in as_dict(metric.get("provider")):
+            elif "job" not in as_dict(metric.get("provider")):
                 yield from _conditions(ctx, template, where, metric)
             query = dig(metric, "provider", "prometheus", "query")
             if isinstance(query, str):
                 yield from _query(ctx, template, where, query)
-                yield from _verdict(ctx, template, where, str(metric.get("name", "")), query)
+                yield from _verdict(ctx, template, where, name, query, figure=figure)
                 filled = fill_args(query, defaults)
                 queries.append((template, where, filled))
     yield from _parse(ctx, queries)
@@ -89,6 +101,42 @@ def _conditions(
             )
 
 
+def _figure(
+    ctx: TargetContext,
+    template: K8sObject,
+    where: str,
+    metric: dict[str, object],
+    dry_run: list[str],
+) -> Iterator[Problem]:
+    """A figure never decides: no condition (Successful unless it errors) and dry-run (an
+    Error never reaches the run's phase)."""
+    for field in ("successCondition", "failureCondition"):
+        if metric.get(field):
+            yield ctx.problem(
+                template,
+                f"{where}.{field}",
+                "a `<network>-canary-<figure>` metric is a figure, never a verdict: it has no "
+                "conditions (name a deciding metric `<network>-<signal>`)",
+                NAME,
+            )
+    name = str(metric.get("name", ""))
+    if figure_of(name) is None:
+        yield ctx.problem(
+            template,
+            f"{where}.name",
+            "not a figure the judge defines (judge/figures.py): the evidence would refuse it",
+            NAME,
+        )
+    if not any(re.search(pattern, name) for pattern in dry_run if pattern):
+        yield ctx.problem(
+            template,
+            f"{where}.name",
+            "a `<network>-canary-<figure>` metric must be dry-run (spec.dryRun), or an error "
+            "measuring it would end the analysis in Error",
+            NAME,
+        )
+
+
 def _query(ctx: TargetContext, template: K8sObject, where: str, query: str) -> Iterator[Problem]:
     if "paystream_auth_" not in query:
         return
@@ -111,11 +159,12 @@ def _query(ctx: TargetContext, template: K8sObject, where: str, query: str) -> I
 
 
 def _verdict(
-    ctx: TargetContext, template: K8sObject, where: str, name: str, query: str
+    ctx: TargetContext, template: K8sObject, where: str, name: str, query: str, *, figure: bool
 ) -> Iterator[Problem]:
     if "paystream_auth_" not in query:
         return
-    if not _MIN_COUNT.search(query):
+    # A figure reports what the canary saw at any count; only verdicts need the minimum.
+    if not figure and not _MIN_COUNT.search(query):
         yield ctx.problem(
             template,
             f"{where}.provider.prometheus.query",

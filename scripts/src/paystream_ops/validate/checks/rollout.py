@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from paystream_ops.judge.figures import FIGURES_TEMPLATE_NAME
 from paystream_ops.validate.checks import TargetContext
 from paystream_ops.validate.model import (
     K8sObject,
@@ -83,6 +84,35 @@ def check(ctx: TargetContext) -> Iterator[Problem]:
         yield from _safety(ctx, rollout)
         for use in analysis_uses(rollout):
             yield from _analysis(ctx, rollout, use)
+        yield from _figures_placement(ctx, rollout)
+
+
+def _figures_placement(ctx: TargetContext, rollout: K8sObject) -> Iterator[Problem]:
+    """The figures run beside the verdict in the last step analysis and nowhere else: the
+    evidence reads them there, and every other run would pay their queries for nothing.
+    see docs/decisions/0122-canary-figures-beside-the-verdict.md"""
+    uses = list(analysis_uses(rollout))
+    steps = [u for u in uses if u.where.startswith("spec.strategy.canary.steps")]
+    last = steps[-1] if steps else None
+    for use in uses:
+        has = FIGURES_TEMPLATE_NAME in (name for name, _ in use.templates)
+        if has and use is not last:
+            yield ctx.problem(
+                rollout,
+                f"{use.where}.templates",
+                f"{FIGURES_TEMPLATE_NAME} belongs to the last step analysis only (the evidence "
+                "reads it there; anywhere else its queries are paid for nothing)",
+                NAME,
+            )
+    present = ctx.rendered.find("AnalysisTemplate", FIGURES_TEMPLATE_NAME) is not None
+    if present and last is not None and FIGURES_TEMPLATE_NAME not in dict(last.templates):
+        yield ctx.problem(
+            rollout,
+            f"{last.where}.templates",
+            f"the last step analysis does not run {FIGURES_TEMPLATE_NAME}: the staging evidence "
+            "would have no figures",
+            NAME,
+        )
 
 
 def _services(ctx: TargetContext, rollout: K8sObject) -> Iterator[Problem]:
@@ -178,7 +208,16 @@ def _analysis(ctx: TargetContext, rollout: K8sObject, use: AnalysisUse) -> Itera
             )
             return
         for arg_name, arg in declared_args(template).items():
-            merged.setdefault(arg_name, arg)
+            before = merged.setdefault(arg_name, arg)
+            if "value" in before and "value" in arg and before["value"] != arg["value"]:
+                # utils/analysis/helpers.go flattenArgs: the AnalysisRun is never created.
+                yield ctx.problem(
+                    rollout,
+                    f"{use.where}.templates[{i}]",
+                    f"{kind} {name} gives arg {arg_name!r} the value {arg['value']!r}, another "
+                    f"template {before['value']!r} (Argo refuses to merge them)",
+                    NAME,
+                )
     for arg_name in sorted(set(use.args) - set(merged)):
         yield ctx.problem(
             rollout, f"{use.where}.args[{arg_name}]", "no template declares this arg", NAME
