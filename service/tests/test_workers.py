@@ -113,8 +113,8 @@ def test_several_workers_without_a_shared_metrics_directory_refuse_to_start(
 ) -> None:
     # Without respawning, granian exits at the first worker the app refuses. With it (the image's
     # command line) the exit time is chance: granian forgets a worker's respawn whenever another
-    # worker fails, so two workers failing in turn are respawned for 5 to 40 s before it calls it
-    # a crash loop. The refusal is the app's either way.
+    # worker fails, so two workers failing in turn are respawned until chance has one fail twice
+    # in a row. The refusal is the app's either way.
     service = start_service(
         {}, workers=2, wait_ready=False, granian=GranianOptions(respawn_failed_workers=False)
     )
