@@ -30,7 +30,10 @@ setup: ## install uv (pinned), the locked Python deps and the system tools the t
 	@# install; uv is a single static binary that touches nothing else, so allow it there.
 	@command -v $(UV) >/dev/null 2>&1 || python3 -m pip install --quiet --user "uv==$(UV_VERSION)" \
 	  || python3 -m pip install --quiet --user --break-system-packages "uv==$(UV_VERSION)"
-	@$(UV) sync --frozen --quiet
+	@# Bytecode compiled once here: the suite starts hundreds of Python processes (granian, the
+	@# CLI, the load generator), which otherwise compile what they import each time when
+	@# PYTHONDONTWRITEBYTECODE is set (docs/decisions/0115-*).
+	@$(UV) sync --frozen --quiet --compile-bytecode
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing system packages:$$missing"; \

@@ -1,29 +1,25 @@
 """One lab run on real processes: stable and canary granian, Prometheus, the traffic generator.
 
-The edges (processes, HTTP, the clock) live here; the decisions live in the pure modules
-(`rollout`, `analysis`, `expr`, `accounting`). Every process is started under an ExitStack and
-stopped on the way out, whatever happens.
+The edges (processes, HTTP, the clock) live here and in `startup`; the decisions live in the
+pure modules (`rollout`, `analysis`, `expr`, `accounting`). Every process is started under an
+ExitStack and stopped on the way out, whatever happens.
 """
 
 from __future__ import annotations
 
 import contextlib
-import secrets
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
 
 import httpx
-from paystream_auth.idempotency_hmac import HMAC_KEY_FILE
-from paystream_auth.idempotency_redis import STORE_PASSWORD_FILE
 from paystream_auth.networks import failure_regex
-from paystream_ops.dashboards.slo import LATENCY_THRESHOLD_SECONDS
 from paystream_ops.errors import UserError
 from paystream_ops.judge.verdict import Reading
+from paystream_ops.lab import startup
 from paystream_ops.lab.accounting import (
     Cost,
     RateReport,
@@ -49,24 +45,15 @@ from paystream_ops.lab.progress import Progress, Status
 from paystream_ops.lab.provider import prometheus_measure
 from paystream_ops.lab.readings import read_verdicts
 from paystream_ops.lab.rollout import Event, Outcome, RolloutMachine, Verdict
-from paystream_ops.lab.scenario import Expectation, Release, Scenario, faults_json
+from paystream_ops.lab.scenario import Expectation, Scenario
+from paystream_ops.lab.startup import Live
 from paystream_ops.lab.synthetic import SyntheticLoad, read_synthetic_load
-from paystream_ops.lab.targets import PodTarget, ScrapePlan, prometheus_config, scrape_job
-from paystream_ops.lab.traffic import TrafficGenerator, wait_for_samples
+from paystream_ops.lab.targets import ScrapePlan
+from paystream_ops.lab.traffic import TrafficGenerator
 from paystream_ops.processes import PrometheusProcess, ServiceProcess, free_port
-from paystream_ops.redis_process import running_redis
 from paystream_ops.render import K8sObject
 from paystream_ops.status.build import threshold
 
-# The service's documented defaults (README "Configuration"), scaled when the manifests do not
-# set them: the processor deadline and the circuit breaker's reset are durations like any other.
-SERVICE_DURATION_DEFAULTS: dict[str, float] = {
-    "PAYSTREAM_PROCESSOR_DEADLINE_MS": 2000.0,
-    "PAYSTREAM_BREAKER_RESET_SECONDS": 30.0,
-}
-STORE_KIND, STORE_URL = "PAYSTREAM_IDEMPOTENCY_STORE", "PAYSTREAM_IDEMPOTENCY_STORE_URL"
-_CLUSTER_ONLY_ENV = {"PAYSTREAM_SECRETS_DIR", "PAYSTREAM_FAULTS_FILE"}
-SECRET_FILES = ("admin-token", "processor-api-key")
 READY_POLL_SECONDS = 0.1
 TICK_SECONDS = 0.05
 CHART_WINDOW_ARG = "window"
@@ -204,90 +191,6 @@ class LabResult:
 
 
 # --------------------------------------------------------------------------------------------
-# Environment for the service processes
-
-
-def _container(manifests: LabManifests) -> dict[str, Any]:
-    containers = ((manifests.rollout["spec"].get("template") or {}).get("spec") or {}).get(
-        "containers"
-    ) or []
-    if not containers:
-        raise UserError(f"{manifests.source}: Rollout/{manifests.name}: no containers")
-    container: dict[str, Any] = containers[0]
-    return container
-
-
-def manifest_env(manifests: LabManifests, objects: list[K8sObject]) -> dict[str, str]:
-    """Literal `PAYSTREAM_*` settings the Rollout gives the container (env and ConfigMaps)."""
-    container = _container(manifests)
-    env: dict[str, str] = {}
-    config_maps = {
-        str(o["metadata"]["name"]): o.get("data") or {}
-        for o in objects
-        if o.get("kind") == "ConfigMap" and (o.get("metadata") or {}).get("name")
-    }
-    for source in container.get("envFrom") or []:
-        ref = (source.get("configMapRef") or {}).get("name")
-        if ref in config_maps:
-            env.update({str(k): str(v) for k, v in config_maps[ref].items()})
-    for item in container.get("env") or []:
-        if "value" in item:
-            env[str(item["name"])] = str(item["value"])
-    return {
-        k: v for k, v in env.items() if k.startswith("PAYSTREAM_") and k not in _CLUSTER_ONLY_ENV
-    }
-
-
-def service_env(
-    base: dict[str, str],
-    release: Release,
-    *,
-    role: str,
-    hash_: str,
-    time_scale: float,
-    seed: int,
-    secrets_dir: Path,
-) -> dict[str, str]:
-    env = dict(base)
-    for name, default in SERVICE_DURATION_DEFAULTS.items():
-        value = float(env.get(name, default))
-        env[name] = f"{value / time_scale:g}"
-    latency_scale = float(env.get("PAYSTREAM_LATENCY_SCALE", "1"))
-    env["PAYSTREAM_LATENCY_SCALE"] = f"{latency_scale / time_scale:g}"
-    env["PAYSTREAM_DRAIN_SECONDS"] = "0"  # the lab's own shutdown, not part of the experiment
-    env["PAYSTREAM_SECRETS_DIR"] = str(secrets_dir)
-    env["PAYSTREAM_VERSION"] = release.version
-    env["PAYSTREAM_REVISION"] = f"lab-{role}-{hash_}"
-    env["PAYSTREAM_SEED"] = str(seed)
-    faults = faults_json(release)
-    if faults is not None:
-        env["PAYSTREAM_FAULTS"] = faults
-    env.update(release.env)
-    return env
-
-
-def write_secrets(
-    directory: Path, missing: Sequence[str], shared: Mapping[str, str] | None = None
-) -> Path:
-    """Fresh random secrets for one process (generated now, never stored in the repository),
-    plus the `shared` ones both versions must hold alike (the idempotency store's)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    values = {name: secrets.token_urlsafe(32) for name in SECRET_FILES}
-    values.update(shared or {})
-    for name, value in values.items():
-        if name not in missing:
-            path = directory / name
-            path.write_text(value)
-            path.chmod(0o600)
-    return directory
-
-
-def shared_store_secrets() -> dict[str, str]:
-    """The HMAC key and the store password, one value for stable and canary as in a cluster."""
-    return {HMAC_KEY_FILE: secrets.token_urlsafe(32), STORE_PASSWORD_FILE: secrets.token_hex(16)}
-
-
-# --------------------------------------------------------------------------------------------
 # The run
 
 
@@ -298,31 +201,6 @@ def _is_ready(client: httpx.Client, service: ServiceProcess) -> bool:
         return client.get(f"{service.base_url}/readyz", timeout=0.5).status_code == 200
     except httpx.HTTPError:
         return False
-
-
-def _log_tail(path: Path, lines: int = 3) -> str:
-    try:
-        return " | ".join(path.read_text(errors="replace").strip().splitlines()[-lines:])
-    except OSError:
-        return ""
-
-
-@dataclass(frozen=True)
-class _Live:
-    """What the phases of a run share: the processes (the run's ExitStack stops them), the clock."""
-
-    client: httpx.Client
-    stable: ServiceProcess
-    canary: ServiceProcess
-    plan: ScrapePlan
-    prometheus: PrometheusProcess
-    generator: TrafficGenerator
-    t0: float
-    lab_rate: float
-
-    def clock(self) -> float:
-        """Lab seconds since the traffic started."""
-        return time.monotonic() - self.t0
 
 
 @dataclass
@@ -372,7 +250,7 @@ class Lab:
         self.controller = ControllerObjects(self.manifests, self.context, options.controller_dir)
         # The overlay's synthetic load (Job metrics), started and stopped with their runs.
         self.synthetic = read_synthetic_load(self.manifests, options.objects)
-        self.store_secrets = shared_store_secrets()
+        self.store_secrets = startup.shared_store_secrets()
         self._synthetic_runs: list[tuple[SyntheticLoad, AnalysisRun]] = []
         self._synthetic_generators: dict[int, TrafficGenerator] = {}
         self.synthetic_issued: dict[str, int] = {}
@@ -436,160 +314,34 @@ class Lab:
         finally:
             shutil.rmtree(path, ignore_errors=True)
 
-    def _targets(self, stable: ServiceProcess, canary: ServiceProcess) -> list[PodTarget]:
-        container = _container(self.manifests)
-        ports = container.get("ports") or [{"name": "http", "containerPort": 8080}]
-        port = ports[0]
-        out: list[PodTarget] = []
-        for role, service, hash_ in (
-            ("stable", stable, self.stable_hash),
-            ("canary", canary, self.canary_hash),
-        ):
-            labels = self.manifests.pod_labels(role)
-            labels["rollouts-pod-template-hash"] = hash_
-            out.append(
-                PodTarget(
-                    address=f"127.0.0.1:{service.port}",
-                    namespace=self.manifests.namespace,
-                    pod=f"{self.manifests.name}-{hash_}-{pod_template_hash(role)[:5]}",
-                    labels=labels,
-                    container=str(container.get("name", "auth-service")),
-                    port_name=str(port.get("name", "http")),
-                    port_number=int(port.get("containerPort", 8080)),
-                )
-            )
-        return out
-
-    def _wait_scraped(self, prometheus: PrometheusProcess, plan: ScrapePlan, pod: str) -> None:
-        """Wait until Prometheus scraped the stable pod; check the contract's labels."""
-        deadline = time.monotonic() + 30.0
-        while time.monotonic() < deadline:
-            series = prometheus.query(f'up{{pod="{pod}"}} == 1')
-            if series:
-                labels = series[0]["metric"]
-                missing = [
-                    name
-                    for name in ("namespace", "pod", "job", "role", "rollouts_pod_template_hash")
-                    if name not in labels
-                ]
-                if missing:
-                    raise UserError(
-                        f"{self.options.overlay}: PodMonitor/{plan.monitor_name}: its relabelings "
-                        f"do not give the metric labels {', '.join(missing)} (DESIGN.md contract)"
-                    )
-                return
-            targets = httpx.get(f"{prometheus.base_url}/api/v1/targets?state=any", timeout=5).json()
-            dropped = targets["data"].get("droppedTargets") or []
-            if dropped and not targets["data"].get("activeTargets"):
-                raise UserError(
-                    f"{self.options.overlay}: PodMonitor/{plan.monitor_name}: selects none of the "
-                    "Rollout's pods (every target dropped by its selector or relabelings)"
-                )
-            time.sleep(0.25)
-        raise UserError("Prometheus did not scrape the stable service within 30 s")
-
-    def _service(
-        self,
-        role: Literal["stable", "canary"],
-        hash_: str,
-        offset: int,
-        workdir: Path,
-        base_env: dict[str, str],
-        port: int = 0,
-    ) -> ServiceProcess:
-        """One role's service process: its fault profile, pod-template hash and seed."""
-        config = self.options.scenario.release(role)
-        shared = self.store_secrets if base_env.get(STORE_KIND) == "redis" else None
-        return ServiceProcess(
-            env=service_env(
-                base_env,
-                config,
-                role=role,
-                hash_=hash_,
-                time_scale=self.scale,
-                seed=self.options.seed * 2 + offset,
-                secrets_dir=write_secrets(
-                    workdir / f"secrets-{role}", config.missing_secrets, shared
-                ),
-            ),
-            log_path=workdir / f"{role}.log",
-            port=port,
-        )
-
-    def _processor_deadline_seconds(self, base_env: dict[str, str], workdir: Path) -> float:
-        """The stable service's scaled processor deadline (the generator waits five of them)."""
-        env = service_env(
-            base_env,
-            self.options.scenario.release("stable"),
-            role="stable",
-            hash_="",
-            time_scale=self.scale,
-            seed=0,
-            secrets_dir=workdir,
-        )
-        return float(env["PAYSTREAM_PROCESSOR_DEADLINE_MS"]) / 1000.0
-
     # ---- the run, phase by phase --------------------------------------------------------
 
     def run(self) -> LabResult:
         started_wall = time.monotonic()
         with contextlib.ExitStack() as stack, self._workdir() as workdir:
-            live = self._start(stack, workdir)
+            live = startup.start(stack, workdir, self._start_spec())
             self._warm_up(live)
             rollout = self._roll_out(stack, live)
             live.generator.stop()
             samples = live.generator.snapshot()
         return self._result(rollout, samples, live, started_wall)
 
-    def _start(self, stack: contextlib.ExitStack, workdir: Path) -> _Live:
-        """Stable serving, scraped by Prometheus, under traffic; the canary process not started."""
-        client = stack.enter_context(httpx.Client())
-        base_env = manifest_env(self.manifests, self.options.objects)
-        if base_env.get(STORE_KIND) == "redis":
-            # The overlay's shared idempotency store: a real redis-server both versions share.
-            store = stack.enter_context(
-                running_redis(
-                    workdir / "idempotency-store.log",
-                    password=self.store_secrets[STORE_PASSWORD_FILE],
-                )
-            )
-            base_env[STORE_URL] = store.url
-        stable = self._service("stable", self.stable_hash, 1, workdir, base_env)
-        canary = self._service("canary", self.canary_hash, 2, workdir, base_env, free_port())
-        stack.callback(stable.stop, 5.0)
-        try:
-            stable.start(timeout_seconds=30.0)
-        except UserError as exc:
-            raise UserError(
-                f"stable service did not start: {exc}: {_log_tail(workdir / 'stable.log')}"
-            ) from exc
-        targets = self._targets(stable, canary)
-        plan = scrape_job(self.manifests.pod_monitor, targets, self.scale, self.options.overlay)
-        prometheus = PrometheusProcess(
-            workdir / "prometheus", prometheus_config(plan), port=self.prometheus_port
-        )
-        stack.callback(prometheus.stop)
-        prometheus.start()
-        self._wait_scraped(prometheus, plan, targets[0].pod)
-
-        t0 = time.monotonic()
-        lab_rate = self.options.rate_per_second * self.scale
-        generator = TrafficGenerator(
-            stable=("127.0.0.1", stable.port),
-            canary=("127.0.0.1", canary.port),
-            rate=lab_rate,
-            card_mix=self.options.scenario.traffic.card_mix,
+    def _start_spec(self) -> startup.StartSpec:
+        return startup.StartSpec(
+            scenario=self.options.scenario,
+            objects=self.options.objects,
+            overlay=self.options.overlay,
+            manifests=self.manifests,
+            time_scale=self.scale,
+            rate_per_second=self.options.rate_per_second,
             seed=self.options.seed,
-            timeout_seconds=max(2.0, self._processor_deadline_seconds(base_env, workdir) * 5),
-            t0=t0,
-            slow_seconds=float(LATENCY_THRESHOLD_SECONDS) / self.scale,
+            stable_hash=self.stable_hash,
+            canary_hash=self.canary_hash,
+            prometheus_port=self.prometheus_port,
+            store_secrets=self.store_secrets,
         )
-        stack.enter_context(generator)
-        generator.set_weight(0)
-        wait_for_samples(generator)
-        return _Live(client, stable, canary, plan, prometheus, generator, t0, lab_rate)
 
-    def _warm_up(self, live: _Live) -> None:
+    def _warm_up(self, live: Live) -> None:
         """Stable serves alone for one analysis window plus two scrapes, as it would have before
         the release: every window the first measurement looks at is full."""
         warmup = self.window_seconds() + 2 * live.plan.interval_seconds + 0.5
@@ -601,7 +353,7 @@ class Lab:
         )
         time.sleep(max(0.0, warmup - live.clock()))
 
-    def _roll_out(self, stack: contextlib.ExitStack, live: _Live) -> _Rollout:
+    def _roll_out(self, stack: contextlib.ExitStack, live: Live) -> _Rollout:
         """The release: a new ReplicaSet (the canary process) and the Rollout's steps."""
         stack.callback(live.canary.stop, 5.0)
         stack.callback(self._stop_synthetic, live)
@@ -683,7 +435,7 @@ class Lab:
         )
         return values
 
-    def _tick(self, live: _Live, rollout: _Rollout, measure: Measure, now: float) -> None:
+    def _tick(self, live: Live, rollout: _Rollout, measure: Measure, now: float) -> None:
         """One pass of the loop: readiness, the machine, the traffic weight, events, chart."""
         machine = rollout.machine
         if now >= rollout.next_ready:
@@ -713,7 +465,7 @@ class Lab:
 
     # ---- synthetic load (lab/synthetic.py) ----------------------------------------------
 
-    def _synthetic_tick(self, live: _Live, weight: float, now: float) -> None:
+    def _synthetic_tick(self, live: Live, weight: float, now: float) -> None:
         """A Job metric's generator runs while its AnalysisRun does (Run ... Terminate)."""
         for load, run in self._synthetic_runs:
             key = id(run)
@@ -754,7 +506,7 @@ class Lab:
         )
         self.progress.event(now, self.scale, f"synthetic load stopped ({load.analysis} analysis)")
 
-    def _stop_synthetic(self, live: _Live) -> None:
+    def _stop_synthetic(self, live: Live) -> None:
         """The rollout ended: its runs are terminated and the Jobs deleted."""
         for load, run in self._synthetic_runs:
             if id(run) in self._synthetic_generators:
@@ -766,7 +518,7 @@ class Lab:
         rollout.seen_events = len(rollout.machine.events)
 
     def _result(
-        self, rollout: _Rollout, samples: list[Sample], live: _Live, started_wall: float
+        self, rollout: _Rollout, samples: list[Sample], live: Live, started_wall: float
     ) -> LabResult:
         """The run's figures, on a clock that starts with the rollout."""
         start = rollout.started_at
