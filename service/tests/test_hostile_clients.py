@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import itertools
 import json
-import math
 import statistics
 import threading
 import time
-from dataclasses import dataclass
 
 import httpx
 import pytest
@@ -22,6 +20,7 @@ from paystream_ops.bench.attack import AttackThread
 
 from .cardgen import AMEX, VISA, body
 from .conftest import StartService
+from .drain_log import Sent, broken_promises, read_service_log
 
 # Thousands of client sockets and a CPU-bound attack: run in the lab phase, alone, where they
 # cannot take the ephemeral ports or the CPU of other tests (docs/decisions/0050).
@@ -88,79 +87,10 @@ def test_without_enough_capacity_the_same_attack_does_take_it_offline(
         assert httpx.get(f"{service.probe_url}/livez", timeout=5).status_code == 200
 
 
-@dataclass
-class Sent:
-    merchant_id: str  # unique per request: finds it in the service's request log
-    status: int | None
-    error: str | None
-
-
 DRAIN_SECONDS = 1.0
 SLOW_MS = 800
 # The pod's grace period minus its preStop sleep: what is left for the process after SIGTERM.
 GRACE_AFTER_PRESTOP_SECONDS = 30 - 5
-# What a client sees of a request the service never read, all before any byte of an answer: the
-# listener was closed (refused), or the connection was accepted as the listener closed and then
-# closed or reset unread. Safe to retry (docs/service.md#shutdown).
-REFUSALS = frozenset({"ConnectError", "RemoteProtocolError", "ReadError", "WriteError"})
-
-
-@dataclass(frozen=True)
-class ServiceLog:
-    processed: frozenset[str]  # merchant ids of the requests the service read and answered
-    served_during_drain: int
-    # Requests it answered 5xx or gave up on (a request cancelled by the shutdown counts as 500).
-    server_errors: int
-
-
-def read_service_log(text: str) -> ServiceLog:
-    processed: set[str] = set()
-    times: list[float] = []
-    server_errors = 0
-    events: dict[str, float] = {}
-    for line in text.splitlines():
-        if not line.startswith("{"):
-            continue
-        record = json.loads(line)
-        if record["event"] == "authorize":
-            server_errors += record["status"] >= 500
-            if record["merchant_id"]:
-                processed.add(record["merchant_id"])
-                times.append(record["ts"])
-        elif record["event"] in ("drain.start", "drain.end"):
-            events[record["event"]] = record["ts"]
-    start, end = events.get("drain.start", math.inf), events.get("drain.end", -math.inf)
-    during = sum(1 for ts in times if start <= ts <= end)
-    return ServiceLog(frozenset(processed), during, server_errors)
-
-
-def broken_promises(sent: list[Sent], processed: frozenset[str]) -> list[str]:
-    """What the drain promises a client: every request the service read is answered (200), and
-    a request it did not read fails at the connection level, never with a status or a timeout.
-
-    Judged by the service's own log, not by when the client started a request: a request begun
-    just before the listener closes may reach it just after (the client's clock cannot tell).
-    """
-    broken = []
-    for request in sent:
-        if request.merchant_id in processed and request.status != 200:
-            broken.append(f"{request.merchant_id}: read by the service, answered {request}")
-        elif request.merchant_id not in processed and (
-            request.status is not None or request.error not in REFUSALS
-        ):
-            broken.append(f"{request.merchant_id}: never read by the service, yet {request}")
-    return broken
-
-
-def test_the_drain_judgement_rejects_an_unanswered_or_timed_out_request() -> None:
-    """The negative cases of `broken_promises` (a real drain cannot be made to break them)."""
-    processed = frozenset({"m_c0_1", "m_c0_2"})
-    kept = [Sent("m_c0_1", 200, None), Sent("m_c0_3", None, "ConnectError")]
-    assert broken_promises(kept, processed) == []
-    dropped = Sent("m_c0_2", None, "RemoteProtocolError")  # read, then closed unanswered
-    timed_out = Sent("m_c0_4", None, "ReadTimeout")
-    failed = Sent("m_c0_5", 503, None)
-    assert len(broken_promises([*kept, dropped, timed_out, failed], processed)) == 3
 
 
 def test_sigterm_with_hostile_connections_open_exits_in_time_and_answers_every_request(
