@@ -1,9 +1,9 @@
-"""Fixtures for the tools that talk to the Kubernetes API: the pinned CRDs, the prod overlay,
-and a small API server on loopback with a kubeconfig pointing at it."""
+"""Fixtures for the tools that talk to the Kubernetes API: the prod overlay, the Argo CRDs,
+and a small API server on loopback with a kubeconfig pointing at it (the CRD directory:
+tests/conftest.py)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,27 +12,11 @@ import pytest
 import yaml
 from paystream_ops.paths import overlay_dir
 from paystream_ops.render import render
-from paystream_ops.validate.crds import CRDS_ENV, CrdIndex, load_crds
 
 from .apiserver import ApiServer, Running, User, kubeconfig
 
 REPO = Path(__file__).resolve().parents[2]
 CONTEXT = "prod-eu1"
-
-
-@pytest.fixture(scope="session")
-def crds_dir() -> Path:
-    if os.environ.get(CRDS_ENV):
-        return Path(os.environ[CRDS_ENV])
-    for candidate in (REPO.parent / "shared" / "crds", Path("/work/shared/crds"), REPO / ".crds"):
-        if candidate.is_dir():
-            return candidate
-    pytest.fail(f"no CRD directory: set {CRDS_ENV} or run `make crds`")
-
-
-@pytest.fixture(scope="session")
-def crd_index(crds_dir: Path) -> CrdIndex:
-    return load_crds(crds_dir)
 
 
 @pytest.fixture(scope="session")

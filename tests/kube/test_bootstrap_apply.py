@@ -57,10 +57,13 @@ def install_manifest(tmp_path: Path, argo_crds: list[dict[str, Any]]) -> Path:
 
 
 @pytest.fixture
-def fresh() -> Iterator[tuple[ApiServer, str]]:
-    """A cluster with nothing of Argo CD yet."""
+def fresh(use_kubeconfig: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[ApiServer, str]]:
+    """A cluster with nothing of Argo CD yet, the kubeconfig's current context its admin, and
+    the repository as the working directory (bootstrap renders clusters/ from there)."""
     server = ApiServer(users={"admin-token": User("admin", None)})
     with Running(server) as running:
+        use_kubeconfig(running.url, {CONTEXT: "admin-token"})
+        monkeypatch.chdir(REPO)
         yield server, running.url
 
 
@@ -78,14 +81,10 @@ def bootstrap(
 
 def test_bootstrap_applies_server_side_with_its_field_manager_and_says_what_changed(
     fresh: tuple[ApiServer, str],
-    use_kubeconfig: Any,
     install_manifest: Path,
     capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    server, url = fresh
-    use_kubeconfig(url, {CONTEXT: "admin-token"})
-    monkeypatch.chdir(REPO)
+    server, _ = fresh
     code, out, err = bootstrap(capsys, install_manifest, "--yes")
     assert code == 0, err
     sent = patches(server)
@@ -122,14 +121,10 @@ def test_bootstrap_applies_server_side_with_its_field_manager_and_says_what_chan
 
 def test_dry_run_is_a_server_dry_run_that_persists_nothing(
     fresh: tuple[ApiServer, str],
-    use_kubeconfig: Any,
     install_manifest: Path,
     capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    server, url = fresh
-    use_kubeconfig(url, {CONTEXT: "admin-token"})
-    monkeypatch.chdir(REPO)
+    server, _ = fresh
     code, out, err = bootstrap(capsys, install_manifest, "--dry-run")
     assert code == 0, err
     sent = patches(server)
@@ -144,12 +139,10 @@ def test_dry_run_is_a_server_dry_run_that_persists_nothing(
 
 def test_a_field_owned_by_another_manager_is_a_conflict_named_not_forced(
     fresh: tuple[ApiServer, str],
-    use_kubeconfig: Any,
     install_manifest: Path,
     capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    server, url = fresh
+    server, _ = fresh
     server.add({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "argocd"}})
     server.add(
         {
@@ -161,8 +154,6 @@ def test_a_field_owned_by_another_manager_is_a_conflict_named_not_forced(
     )
     key = ("v1", "configmaps", "argocd", "argocd-cm")
     server.owners[key] = {f".data.{HEALTH}": "kubectl-edit"}
-    use_kubeconfig(url, {CONTEXT: "admin-token"})
-    monkeypatch.chdir(REPO)
     code, _, err = bootstrap(capsys, install_manifest, "--yes")
     assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
     assert "ConfigMap argocd/argocd-cm: conflict: Apply failed with 1 conflict" in err
@@ -173,16 +164,14 @@ def test_a_field_owned_by_another_manager_is_a_conflict_named_not_forced(
 
 def test_without_yes_nothing_is_applied_and_403_names_the_object(
     fresh: tuple[ApiServer, str],
-    use_kubeconfig: Any,
     install_manifest: Path,
     capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    use_kubeconfig: Any,
     status_reader_rules: list[dict[str, Any]],
 ) -> None:
     server, url = fresh
     server.users["oncall-token"] = User("oncall@paystream", status_reader_rules)
     use_kubeconfig(url, {CONTEXT: "admin-token", "oncall": "oncall-token"})
-    monkeypatch.chdir(REPO)
     code, out, err = bootstrap(capsys, install_manifest)
     assert code == 2 and "refusing to install into context 'prod-eu1' without --yes" in err
     assert "1. namespace argocd: server-side apply Namespace/argocd" in out
@@ -194,14 +183,10 @@ def test_without_yes_nothing_is_applied_and_403_names_the_object(
 
 def test_an_unreadable_install_manifest_is_one_line_and_applies_nothing_after_it(
     fresh: tuple[ApiServer, str],
-    use_kubeconfig: Any,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    server, url = fresh
-    use_kubeconfig(url, {CONTEXT: "admin-token"})
-    monkeypatch.chdir(REPO)
+    server, _ = fresh
     missing = tmp_path / "install.yaml"
     code, _, err = bootstrap(capsys, missing, "--yes")
     assert code == 2 and err.count("\n") == 1

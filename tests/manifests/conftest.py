@@ -1,13 +1,13 @@
-"""Shared fixtures for the manifest validator's tests: the repository, the CRDs, one batch run."""
+"""Shared fixtures for the manifest validator's tests: the repository, one batch run (the
+CRDs: tests/conftest.py)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 import yaml
-from paystream_ops.validate.crds import CRDS_ENV, CrdIndex, load_crds
+from paystream_ops.validate.crds import CrdIndex
 from paystream_ops.validate.runner import Options, Report, validate
 
 REPO = Path(__file__).resolve().parents[2]
@@ -18,23 +18,6 @@ SCANNED_SEPARATELY = {"scanner-writable-root"}
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO
-
-
-@pytest.fixture(scope="session")
-def crds_dir() -> Path:
-    """PAYSTREAM_CRDS_DIR (set by the Makefile and .ci/run), else the shared checkout beside the
-    repository, else `.crds/` (`make crds`)."""
-    if os.environ.get(CRDS_ENV):
-        return Path(os.environ[CRDS_ENV])
-    for candidate in (REPO.parent / "shared" / "crds", Path("/work/shared/crds"), REPO / ".crds"):
-        if candidate.is_dir():
-            return candidate
-    pytest.fail(f"no CRD directory: set {CRDS_ENV} or run `make crds`")
-
-
-@pytest.fixture(scope="session")
-def crd_index(crds_dir: Path) -> CrdIndex:
-    return load_crds(crds_dir)
 
 
 @pytest.fixture(scope="session")

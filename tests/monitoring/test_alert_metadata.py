@@ -124,6 +124,7 @@ def test_the_required_alerts_exist(alerts: list[Rule]) -> None:
         "PaystreamAuthSuccessRateBelowFloor",
         "PaystreamAuthCircuitBreakerOpen",
         "PaystreamAuthCanaryFailing",
+        "PaystreamAuthCanaryDeclining",
         "PaystreamAuthScrapeTargetMissing",
         "PaystreamAuthTrafficStopped",
         "PaystreamAuthPodsNotReady",

@@ -104,6 +104,21 @@ def flowing(base_url: str) -> Iterator[Traffic]:
         thread.join(timeout=10)
 
 
+def bootstrapped_eso(
+    bao: Any,
+    run_cli: Callable[..., Any],
+    bootstrap_argv: Callable[..., list[str]],
+    tmp_path: Path,
+) -> tuple[str, Path]:
+    """Bootstrap ENV's secrets in Vault; a token of ESO's role and an empty secrets directory."""
+    assert run_cli(bootstrap_argv(ENV, "--generate"), bao.environ()).exit_code == 0
+    role = bao.client().read(f"auth/{contract.auth_mount(ENV)}/role/{contract.role_name(ENV)}")
+    token = bao.hvac().auth.token.create(policies=role["token_policies"])["auth"]["client_token"]
+    secrets_dir = tmp_path / "secrets"
+    secrets_dir.mkdir()
+    return token, secrets_dir
+
+
 def admin_status(base_url: str, token: str) -> int:
     return httpx.get(
         f"{base_url}/admin/faults", headers={"Authorization": f"Bearer {token}"}, timeout=5
@@ -116,11 +131,7 @@ def test_rotated_admin_token_is_accepted_and_the_old_one_rejected_without_a_rest
     bootstrap_argv: Callable[..., list[str]],
     tmp_path: Path,
 ) -> None:
-    assert run_cli(bootstrap_argv(ENV, "--generate"), bao.environ()).exit_code == 0
-    role = bao.client().read(f"auth/{contract.auth_mount(ENV)}/role/{contract.role_name(ENV)}")
-    token = bao.hvac().auth.token.create(policies=role["token_policies"])["auth"]["client_token"]
-    secrets_dir = tmp_path / "secrets"
-    secrets_dir.mkdir()
+    token, secrets_dir = bootstrapped_eso(bao, run_cli, bootstrap_argv, tmp_path)
     before = eso_sync(bao, token, secrets_dir)
     log_path = tmp_path / "service.log"
     service = ServiceProcess(env={"PAYSTREAM_SECRETS_DIR": str(secrets_dir)}, log_path=log_path)
@@ -179,11 +190,7 @@ def test_a_vanished_secret_file_keeps_the_last_good_value_and_readiness(
     tmp_path: Path,
 ) -> None:
     """Secret deleted in Kubernetes, or the volume emptied: the pod keeps serving as it was."""
-    assert run_cli(bootstrap_argv(ENV, "--generate"), bao.environ()).exit_code == 0
-    role = bao.client().read(f"auth/{contract.auth_mount(ENV)}/role/{contract.role_name(ENV)}")
-    token = bao.hvac().auth.token.create(policies=role["token_policies"])["auth"]["client_token"]
-    secrets_dir = tmp_path / "secrets"
-    secrets_dir.mkdir()
+    token, secrets_dir = bootstrapped_eso(bao, run_cli, bootstrap_argv, tmp_path)
     values = eso_sync(bao, token, secrets_dir)
     service = ServiceProcess(env={"PAYSTREAM_SECRETS_DIR": str(secrets_dir)})
     service.start()

@@ -145,6 +145,29 @@ SUCCESS_RATE = Floor(
 
 
 @dataclass(frozen=True)
+class AnswerShare:
+    """A share of the answered requests per network and role, for canary against stable."""
+
+    bad_outcomes: tuple[str, ...]
+    answered_outcomes: tuple[str, ...]
+    bad: str  # recording-rule metric stems
+    answered: str
+    window: str
+
+
+# The analysis's approvals signal (declines among answers, canary against stable; failures and
+# invalid requests are in neither count), for PaystreamAuthCanaryDeclining.
+# see docs/decisions/0064-approval-rate-signal.md
+DECLINES = AnswerShare(
+    bad_outcomes=("declined",),
+    answered_outcomes=("approved", "declined"),
+    bad="paystream_auth_requests_declined",
+    answered="paystream_auth_requests_answered",
+    window="5m",
+)
+
+
+@dataclass(frozen=True)
 class Level:
     """An aggregation level of the recording rules: its prefix and the labels it keeps."""
 

@@ -12,6 +12,7 @@ from paystream_ops.dashboards.slo import (
     AVAILABILITY,
     BUDGET_PERIOD_DAYS,
     BURN_TIERS,
+    DECLINES,
     FAILED_OUTCOMES,
     INELIGIBLE_OUTCOMES,
     JOB,
@@ -26,6 +27,7 @@ from paystream_ops.dashboards.slo import (
     SLOS,
     SUCCESS_RATE,
     WINDOW_SECONDS,
+    AnswerShare,
     BurnTier,
     Floor,
     Level,
@@ -203,6 +205,35 @@ def floor_alert(floor: Floor, level: Level) -> Rule:
     }
 
 
+def answer_share_group(share: AnswerShare) -> Group:
+    """A share of the answers per network and role (canary against stable in the cause alerts)."""
+    by, window = _by(NETWORK_ROLE), share.window
+    answered = recorded(NETWORK_ROLE, share.answered, window)
+    bad = recorded(NETWORK_ROLE, share.bad, window)
+    selector = f'job="{JOB}", network!="unknown"'
+    rules: list[Rule] = [
+        {
+            "record": answered,
+            "expr": f"sum by ({by}) (rate({REQUESTS}{{{selector}, "
+            f"{_matcher('outcome', share.answered_outcomes)}}}[{window}]))",
+        },
+        {
+            # `or 0 * answered`: a network that declines nothing reads 0, not no data.
+            "record": bad,
+            "expr": f"sum by ({by}) (rate({REQUESTS}{{{selector}, "
+            f"{_matcher('outcome', share.bad_outcomes)}}}[{window}]))\nor\n0 * {answered}",
+        },
+        {
+            "record": recorded(NETWORK_ROLE, share.bad, window, ratio=True),
+            "expr": f"{bad}\n/\n{answered}",
+        },
+    ]
+    return {
+        "name": f"paystream-auth-{share.bad.removeprefix('paystream_auth_requests_')}",
+        "rules": rules,
+    }
+
+
 def quantile_group() -> Group:
     """Latency percentiles per network and role over 5 minutes, for dashboards and alerts."""
     bucket = f"{DURATION}_bucket"
@@ -295,7 +326,8 @@ def alert_group() -> Group:
 
 def slo_prometheus_rule() -> dict[str, Any]:
     groups = [sli_group(w) for w in windows()]
-    groups += [floor_group(SUCCESS_RATE), quantile_group(), alert_group()]
+    groups += [floor_group(SUCCESS_RATE), answer_share_group(DECLINES), quantile_group()]
+    groups.append(alert_group())
     return {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PrometheusRule",

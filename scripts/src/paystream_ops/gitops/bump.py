@@ -3,7 +3,6 @@ fetch, re-apply and retry so concurrent bumps all land."""
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,7 +10,7 @@ from pathlib import Path
 
 from paystream_ops.errors import UserError
 from paystream_ops.gitops import IMAGE_NAME, NothingToDo, overlay_file
-from paystream_ops.gitops.git import Git
+from paystream_ops.gitops.git import Git, push_or_take_theirs
 from paystream_ops.gitops.imageref import ImageRef, check_deployable, parse_image_ref
 from paystream_ops.gitops.kustomization import read_image, set_image
 from paystream_ops.gitops.messages import bump_message
@@ -105,23 +104,6 @@ def bump(
         if not push:
             return BumpResult(env, commit, old, ref, branch, False, attempt)
         assert branch is not None
-        result = git.push(remote, "HEAD", branch)
-        if result.ok:
+        if push_or_take_theirs(git, remote, branch, commit, attempt, max_attempts, sleep):
             return BumpResult(env, commit, old, ref, branch, True, attempt)
-        if attempt >= max_attempts:
-            git.run("reset", "--quiet", "--hard", "HEAD~1")
-            raise UserError(
-                f"git push {remote} {branch}: rejected {attempt} times ({result.reason()}); "
-                "nothing was pushed"
-            )
-        git.fetch(remote, branch)
-        upstream_tip = git.out("rev-parse", f"refs/remotes/{remote}/{branch}")
-        if git.out("rev-parse", "HEAD") != commit:
-            raise UserError(f"{root}: HEAD moved during the bump; nothing was pushed")
-        if upstream_tip == git.out("rev-parse", "HEAD~1"):
-            # The remote did not move: not a race but a refusal (permissions, protection).
-            git.run("reset", "--quiet", "--hard", "HEAD~1")
-            raise UserError(f"git push {remote} {branch}: {result.reason()}; nothing was pushed")
-        # Someone pushed first: drop our commit, take theirs, re-apply the edit on top.
-        git.run("reset", "--quiet", "--hard", f"refs/remotes/{remote}/{branch}")
-        sleep(random.uniform(0.02, 0.1) * attempt)
+        # Someone pushed first: re-apply the edit on top of theirs.

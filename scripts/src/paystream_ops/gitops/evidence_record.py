@@ -4,7 +4,6 @@ staging rollout, pushed with fetch, re-check and retry (like `bump`); and the re
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from paystream_ops.gitops.evidence import (
     load_event,
     load_evidence,
 )
-from paystream_ops.gitops.git import Git
+from paystream_ops.gitops.git import Git, push_or_take_theirs
 from paystream_ops.gitops.history import image_changes, live_changes
 from paystream_ops.gitops.imageref import ImageRef
 from paystream_ops.gitops.kustomization import read_image
@@ -175,19 +174,6 @@ def record(
         if not push:
             return RecordResult(evidence, path, commit, False, attempt)
         assert branch is not None
-        result = git.push(remote, "HEAD", branch)
-        if result.ok:
+        if push_or_take_theirs(git, remote, branch, commit, attempt, max_attempts, sleep):
             return RecordResult(evidence, path, commit, True, attempt)
-        git.run("reset", "--quiet", "--hard", "HEAD~1")
-        if attempt >= max_attempts:
-            raise UserError(
-                f"git push {remote} {branch}: rejected {attempt} times ({result.reason()}); "
-                "nothing was pushed"
-            )
-        before = git.rev("HEAD")
-        git.fetch(remote, branch)
-        if git.rev(f"refs/remotes/{remote}/{branch}") == before:
-            raise UserError(f"git push {remote} {branch}: {result.reason()}; nothing was pushed")
-        # Someone pushed first: take theirs and judge the event again against the new main.
-        git.run("reset", "--quiet", "--hard", f"refs/remotes/{remote}/{branch}")
-        sleep(random.uniform(0.02, 0.1) * attempt)
+        # Someone pushed first: judge the event again against their main.

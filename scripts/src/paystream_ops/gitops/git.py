@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,6 +114,43 @@ class Git:
 
     def push(self, remote: str, src: str, branch: str) -> GitResult:
         return self.run("push", "--porcelain", remote, f"{src}:refs/heads/{branch}", check=False)
+
+
+def push_or_take_theirs(
+    git: Git,
+    remote: str,
+    branch: str,
+    commit: str,
+    attempt: int,
+    max_attempts: int,
+    sleep: Callable[[float], None],
+) -> bool:
+    """Push `commit` (HEAD, one commit on top of the remote's branch): True once pushed.
+
+    False when someone pushed first: our commit is dropped and HEAD is reset to theirs, after a
+    short random pause, so the caller re-applies its change on top and calls again. Refused
+    (the remote did not move: permissions, protection), rejected `max_attempts` times, or HEAD
+    moved under us: a one-line UserError, and nothing was pushed.
+    """
+    result = git.push(remote, "HEAD", branch)
+    if result.ok:
+        return True
+    if git.rev("HEAD") != commit:
+        raise UserError(f"{git.cwd}: HEAD moved during the push; nothing was pushed")
+    git.run("reset", "--quiet", "--hard", "HEAD~1")
+    if attempt >= max_attempts:
+        raise UserError(
+            f"git push {remote} {branch}: rejected {attempt} times ({result.reason()}); "
+            "nothing was pushed"
+        )
+    before = git.rev("HEAD")
+    upstream = f"refs/remotes/{remote}/{branch}"
+    git.fetch(remote, branch)
+    if git.rev(upstream) == before:
+        raise UserError(f"git push {remote} {branch}: {result.reason()}; nothing was pushed")
+    git.run("reset", "--quiet", "--hard", upstream)
+    sleep(random.uniform(0.02, 0.1) * attempt)
+    return False
 
 
 @contextlib.contextmanager
