@@ -83,9 +83,11 @@ def _counter(name: str, pod_hash: str, labels: str, per_10s: int) -> dict[str, s
     }
 
 
-def score(xc: float, nc: float, xs: float, ns: float) -> float:
-    """The judge's two-sample score (paystream_ops/judge/signals.py), recomputed here."""
-    return float((xc - nc * xs / ns) / (nc * (xc + xs) / (nc + ns) * (1 + nc / ns) + 1) ** 0.5)
+def score(xc: float, nc: float, xs: float, ns: float, margin: float = 0.0) -> float:
+    """The judge's two-sample score (paystream_ops/judge/signals.py), recomputed here; latency
+    raises stable's ratio by the margin first (docs/decisions/0110)."""
+    excess = xc - nc * (xs / ns + margin)
+    return float(excess / (nc * (xc + xs) / (nc + ns) * (1 + nc / ns) + 1) ** 0.5)
 
 
 def _exact(query: str, expected: float) -> list[dict[str, Any]]:
@@ -249,16 +251,41 @@ def test_latency_compares_the_distributions(template: dict[str, Any], tmp_path: 
         + _histogram(CANARY, "discover", {}, 1)
         + _histogram(STABLE, "discover", {}, 50)
     )
-    visa = max(score(30 * s, 30 * s, 10 * s, 300 * s), score(30 * s, 30 * s, 0, 300 * s))
-    amex = score(3 * s, 30 * s, 0, 300 * s)
+    m = float(args["latency-margin"])
+    visa = max(score(30 * s, 30 * s, 10 * s, 300 * s, m), score(30 * s, 30 * s, 0, 300 * s, m))
+    amex = score(3 * s, 30 * s, 0, 300 * s, m)
     assert bar < min(visa, amex)
+    # Mastercard reads the margin below zero: at 30 ms, or where neither side has any.
+    mastercard = max(score(s, 30 * s, 10 * s, 300 * s, m), score(0, 30 * s, 0, 300 * s, m))
+    assert mastercard < 0
     cases = (
         _exact(queries["visa-latency"], visa)
-        + _exact(queries["mastercard-latency"], 0.0)
+        + _exact(queries["mastercard-latency"], mastercard)
         + _exact(queries["amex-latency"], amex)
         + _exact(queries["discover-latency"], NAN)
     )
     _promtool(tmp_path, series, cases)
+
+
+def test_latency_forgives_the_share_one_stalled_pod_makes_slow(
+    template: dict[str, Any], tmp_path: Path
+) -> None:
+    """Visa: 1 in 100 canary requests over 30 ms (a stall: all below the stall's length) where
+    stable has none: within the margin. Mastercard: 3 in 100, beyond it by chance's five units."""
+    s, args, queries = _steps(template), _args(template), _filled(template)
+    bar, m = float(args["max-latency-score"]), float(args["latency-margin"])
+    series = (
+        _histogram(CANARY, "visa", {"0.03": 396}, 400)
+        + _histogram(STABLE, "visa", {}, 400)
+        + _histogram(CANARY, "mastercard", {"0.03": 388}, 400)
+        + _histogram(STABLE, "mastercard", {}, 400)
+    )
+    visa = score(4 * s, 400 * s, 0, 400 * s, m)
+    mastercard = score(12 * s, 400 * s, 0, 400 * s, m)
+    assert visa <= bar < score(4 * s, 400 * s, 0, 400 * s)  # without the margin: aborted
+    assert mastercard > bar
+    cases = _exact(queries["visa-latency"], visa)
+    _promtool(tmp_path, series, cases + _exact(queries["mastercard-latency"], mastercard))
 
 
 def test_a_stable_with_little_traffic_left_cannot_make_a_healthy_canary_fail(

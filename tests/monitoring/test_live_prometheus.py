@@ -91,8 +91,13 @@ class Live:
         ]
 
 
-# The thresholds the template's queries use too (overwhelming evidence below min-requests).
-THRESHOLDS = {a.name: str(a.default) for a in judge_args() if a.name.startswith("max-")}
+# The thresholds the template's queries use too (overwhelming evidence below min-requests), and
+# the latency margin (docs/decisions/0110).
+THRESHOLDS = {
+    a.name: str(a.default)
+    for a in judge_args()
+    if a.name.startswith("max-") or a.name.endswith("-margin")
+}
 
 
 class _Exporters(BaseHTTPRequestHandler):

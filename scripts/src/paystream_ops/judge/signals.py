@@ -2,16 +2,20 @@
 
 Every signal is one score per network: the canary's count of bad events beyond what stable's
 ratio predicts, over the spread that number has between two identical versions (a two-sample
-test on the pooled ratio, `+ 1` so a handful against none is not "infinitely" significant):
+test on the pooled ratio, `+ 1` so a handful against none is not "infinitely" significant),
 
-    S = (Xc - Nc * Xs / Ns) / sqrt(Nc * (Xc + Xs) / (Nc + Ns) * (1 + Nc / Ns) + 1)
+    S = (Xc - Nc * (Xs / Ns + m)) / sqrt(Nc * (Xc + Xs) / (Nc + Ns) * (1 + Nc / Ns) + 1)
+
+with a margin m of 0 except for latency:
 
 - failures: X = failure outcomes (`paystream_auth.networks.FAILURE_OUTCOMES`), N = every
   outcome but `invalid`;
 - approvals: X = declines, N = answers (approved + declined): a false-decline release;
 - latency: X = requests slower than a histogram boundary, N = every request; the largest score
   over `budget.LATENCY_BOUNDARIES`, so a whole-network slowdown shows at the lowest boundary and
-  a slow tail at a higher one.
+  a slow tail at a higher one. Stable's ratio is raised by `budget.LATENCY_MARGIN` first
+  (`Xs / Ns + margin`): only the canary's excess beyond what one stalled pod makes slow counts
+  (docs/decisions/0110-latency-margin-for-pod-stalls.md).
 
 Below the minimum count a network reads NaN (inconclusive) unless its score is already over
 the bar: overwhelming evidence fails at any count. see docs/decisions/0061-decide-on-evidence.md
@@ -39,6 +43,7 @@ class Signal:
     threshold_arg: str
     min_count_arg: str
     unit: str  # what X / N is, for the report's rates
+    margin_arg: str | None = None  # a share added to stable's ratio before comparing
 
     def query(self, network: str) -> str:
         return QUERIES[self.name](network, self)
@@ -47,7 +52,14 @@ class Signal:
 SIGNALS: tuple[Signal, ...] = (
     Signal("failures", "failures", "max-failures-score", "min-requests", "failed"),
     Signal("approvals", "declines", "max-approvals-score", "min-requests", "declined"),
-    Signal("latency", "latency", "max-latency-score", "min-latency-requests", "slower"),
+    Signal(
+        "latency",
+        "latency",
+        "max-latency-score",
+        "min-latency-requests",
+        "slower",
+        "latency-margin",
+    ),
 )
 
 
@@ -77,9 +89,15 @@ def _lines(*parts: str) -> str:
     return "\n".join(parts)
 
 
-def score(xc: str, nc: str, xs: str, ns: str) -> str:
-    """The two-sample score of the module docstring, over four PromQL operands."""
-    excess = _lines(xc, "-", nc, "*", xs, "/", ns)
+def score(xc: str, nc: str, xs: str, ns: str, margin: str | None = None) -> str:
+    """The two-sample score of the module docstring, over four PromQL operands; `margin` (an
+    arg's name) raises stable's ratio before the canary's excess is counted."""
+    expected = (
+        _lines(nc, "*", xs, "/", ns)
+        if margin is None
+        else _lines(nc, "*", _group(_lines(xs, "/", ns, f"+ {{{{args.{margin}}}}}")))
+    )
+    excess = _lines(xc, "-", expected)
     spread = _lines(
         nc,
         "*",
@@ -144,7 +162,7 @@ def _latency(network: str, signal: Signal) -> str:
         return _group(_lines(n, "-", under)), n
 
     (xc, nc), (xs, ns) = side("canary"), side("stable")
-    worst = f"max by (network) {_group(score(xc, nc, xs, ns))}"
+    worst = f"max by (network) {_group(score(xc, nc, xs, ns, signal.margin_arg))}"
     return decided(worst, _sum(DURATION_COUNT, "canary", network), signal)
 
 

@@ -58,11 +58,12 @@ def describe_value(metric: str, value: str) -> str:
     return f"{headline(metric)}, score {shown} ({metric})"
 
 
-def score(xc: float, nc: float, xs: float, ns: float) -> float:
-    """The judge's score (signals.py), in Python, for the reading's own figures."""
+def score(xc: float, nc: float, xs: float, ns: float, margin: float = 0.0) -> float:
+    """The judge's score (signals.py), in Python, for the reading's own figures and tests."""
     if nc <= 0 or ns <= 0:
         return math.nan
-    return (xc - nc * xs / ns) / math.sqrt(nc * (xc + xs) / (nc + ns) * (1 + nc / ns) + 1)
+    excess = xc - nc * (xs / ns + margin)
+    return excess / math.sqrt(nc * (xc + xs) / (nc + ns) * (1 + nc / ns) + 1)
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class Reading:
     stable_bad: float
     stable_total: float
     boundary_seconds: float | None = None  # latency: "slower than" this (real time)
+    margin: float | None = None  # latency: the share stable's ratio is raised by first
 
     def sentence(self) -> str:
         def pct(bad: float, total: float) -> str:
@@ -86,11 +88,12 @@ class Reading:
         if self.boundary_seconds is not None:
             what += f" over {self.boundary_seconds:g} s"
         bar = f", bar {self.bar}" if self.bar else ""
+        margin = f" + margin {self.margin:.2%}" if self.margin else ""
         return (
             f"{what} {pct(self.canary_bad, self.canary_total)} "
             f"({self.canary_bad:,.0f} of {self.canary_total:,.0f}) against stable's "
             f"{pct(self.stable_bad, self.stable_total)} "
-            f"({self.stable_bad:,.0f} of {self.stable_total:,.0f}); "
+            f"({self.stable_bad:,.0f} of {self.stable_total:,.0f}){margin}; "
             f"score {short(self.value) or '-'}{bar}"
         )
 
@@ -102,17 +105,19 @@ def latency_reading(
     under: dict[str, tuple[float, float]],
     totals: tuple[float, float],
     scale: float,
+    margin: float = 0.0,
 ) -> Reading:
     """The boundary where canary and stable differ most; `under[le]` = (canary, stable)."""
     nc, ns = totals
 
     def at(le: str) -> float:
-        s = score(nc - under[le][0], nc, ns - under[le][1], ns)
+        s = score(nc - under[le][0], nc, ns - under[le][1], ns, margin)
         return -math.inf if math.isnan(s) else s
 
     le = max(under, key=at) if under else None
     if le is None:
-        return Reading(metric, value, bar, 0, nc, 0, ns)
+        return Reading(metric, value, bar, 0, nc, 0, ns, margin=margin or None)
+    slower = (nc - under[le][0], ns - under[le][1])
     return Reading(
-        metric, value, bar, nc - under[le][0], nc, ns - under[le][1], ns, float(le) * scale
+        metric, value, bar, slower[0], nc, slower[1], ns, float(le) * scale, margin or None
     )

@@ -15,6 +15,7 @@ from paystream_ops.judge.signals import SIGNALS, count_queries
 from paystream_ops.judge.verdict import Reading, latency_reading, named
 
 _BARS = {s.name: s.threshold_arg for s in SIGNALS}
+_MARGINS = {s.name: s.margin_arg for s in SIGNALS}
 
 
 Sample = tuple[dict[str, str], float]
@@ -32,6 +33,14 @@ def _query(client: httpx.Client, base_url: str, query: str) -> list[Sample]:
 
 def _value(samples: list[Sample]) -> float:
     return sum(value for _, value in samples)
+
+
+def _margin(args: Mapping[str, str], name: str | None) -> float:
+    """The run's margin arg as a number; 0 without one (a reading, never a decision)."""
+    try:
+        return float(args.get(name, "0")) if name else 0.0
+    except ValueError:
+        return 0.0
 
 
 def read_verdicts(
@@ -69,6 +78,7 @@ def read_verdicts(
                     {le: (c, s) for le, (c, s) in under.items()},
                     (totals[0], totals[1]),
                     scale,
+                    _margin(args, _MARGINS[signal]),
                 )
             )
             continue

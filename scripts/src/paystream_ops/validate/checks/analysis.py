@@ -5,7 +5,9 @@ rollout) and NaN compares false both ways. So every condition must test ``len(re
 ``isNaN``; both conditions must exist, or a measurement can never be Inconclusive; and a
 query must select the pod-template hash, or it never sees canary data (the original incident's
 analysis filtered on a label the app never emitted). Queries are parsed by the real promtool
-with the template's default args filled in.
+with the template's default args filled in. A latency comparison must carry the stall margin,
+and the window must be long enough for the margin to cover the stall it is derived from
+(docs/decisions/0110-latency-margin-for-pod-stalls.md).
 
 A figure (`<network>-canary-<figure>`, judge/figures.py) is the one exception: it has no
 conditions and is dry-run, so it never decides; a metric named like one that could decide is
@@ -23,7 +25,10 @@ from pathlib import Path
 
 import yaml
 
+from paystream_ops.errors import UserError
+from paystream_ops.judge.budget import TOLERATED_STALL_SECONDS
 from paystream_ops.judge.figures import figure_of, looks_like_figure
+from paystream_ops.lab.durations import parse_prometheus_duration
 from paystream_ops.validate.checks import TargetContext
 from paystream_ops.validate.checks.rollout import ARG_TAG, declared_args
 from paystream_ops.validate.model import K8sObject, Problem, as_dict, as_list, dig, obj_id
@@ -34,6 +39,9 @@ _PLACEHOLDER_HASH = "0123456789"
 _RULE_ERROR = re.compile(r'rule (\d+), "([^"]*)": (.*)')
 _MIN_COUNT = re.compile(r"\{\{\s*args\.min-[\w-]*requests\s*\}\}")
 _ONE_NETWORK = re.compile(r'network="([a-z]+)"')
+_MARGIN_ARG = "latency-margin"
+_MARGIN = re.compile(r"\{\{\s*args\.latency-margin\s*\}\}")
+_LATENCY_SERIES = "_duration_seconds_bucket"
 
 
 def check(ctx: TargetContext) -> Iterator[Problem]:
@@ -45,6 +53,7 @@ def check(ctx: TargetContext) -> Iterator[Problem]:
         dry_run = [
             str(as_dict(d).get("metricName", "")) for d in as_list(dig(template, "spec", "dryRun"))
         ]
+        yield from _margin_window(ctx, template, defaults)
         for i, metric in enumerate(as_list(dig(template, "spec", "metrics"))):
             metric = as_dict(metric)
             where = f"spec.metrics[{metric.get('name', i)}]"
@@ -172,6 +181,14 @@ def _verdict(
             "handful of times would pass or fail instead of reading NaN (inconclusive)",
             NAME,
         )
+    if not figure and _LATENCY_SERIES in query and not _MARGIN.search(query):
+        yield ctx.problem(
+            template,
+            f"{where}.provider.prometheus.query",
+            "compares latency without the stall margin ({{args.latency-margin}}): one pod's "
+            "brief stall would abort a healthy release (docs/decisions/0110)",
+            NAME,
+        )
     networks = set(_ONE_NETWORK.findall(query))
     if len(networks) == 1 and not name.startswith(f"{next(iter(networks))}-"):
         network = next(iter(networks))
@@ -180,6 +197,35 @@ def _verdict(
             f"{where}.name",
             f"judges network {network} but does not say so: name it {network}-<signal> so a "
             "failed verdict names the network",
+            NAME,
+        )
+
+
+def _margin_window(
+    ctx: TargetContext, template: K8sObject, defaults: dict[str, str]
+) -> Iterator[Problem]:
+    """The margin is a share of the window: a shorter window lets a stall of one pod exceed it."""
+    if _MARGIN_ARG not in defaults or "window" not in defaults:
+        return
+    try:
+        margin = float(defaults[_MARGIN_ARG])
+        window = parse_prometheus_duration(defaults["window"], "window")
+    except (ValueError, UserError):
+        yield ctx.problem(
+            template,
+            "spec.args",
+            f"{_MARGIN_ARG} {defaults[_MARGIN_ARG]!r} and window {defaults['window']!r} must be "
+            "a share (0.01) and a Prometheus duration (2m)",
+            NAME,
+        )
+        return
+    if not 0 <= margin < 1 or margin * window < TOLERATED_STALL_SECONDS - 1e-9:
+        yield ctx.problem(
+            template,
+            "spec.args",
+            f"{_MARGIN_ARG} {defaults[_MARGIN_ARG]} of a {defaults['window']} window covers a "
+            f"{margin * window:g} s stall of one pod, under the {TOLERATED_STALL_SECONDS:g} s "
+            "the judge tolerates: lengthen the window or see docs/decisions/0110",
             NAME,
         )
 
