@@ -37,6 +37,8 @@ class NetworkFaults(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=Tr
     slow_rate: float | None = None
     slow_latency_ms: float | None = None
     timeout_rate: float | None = None
+    # The share of timed-out calls the network authorized all the same (decision 0100).
+    timeout_authorized_rate: float | None = None
     error_rate: float | None = None
     exception_rate: float | None = None
     decline_rate: float | None = None
@@ -79,6 +81,9 @@ class Traffic(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     card_mix: dict[str, float] = msgspec.field(
         default_factory=lambda: {"visa": 0.5, "mastercard": 0.3, "amex": 0.12, "discover": 0.08}
     )
+    # `retrying`: callers send an Idempotency-Key and retry a failed authorization with it
+    # (docs/decisions/0118-lab-callers-retry-with-the-same-key.md); `single`: each request once.
+    callers: Literal["single", "retrying"] = "single"
 
 
 class Expect(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -191,6 +196,7 @@ def _check(scenario: Scenario, where: str) -> None:
             for field in (
                 "slow_rate",
                 "timeout_rate",
+                "timeout_authorized_rate",
                 "error_rate",
                 "exception_rate",
                 "decline_rate",
