@@ -134,6 +134,7 @@ def test_a_timed_out_then_in_flight_key_is_retried_with_the_same_key_and_body_un
     assert callers["gave_up"] == 0
     assert sum(network.authorized.values()) == callers["approved"]  # one authorization per key
     assert network.roles["stable"] > 0 and network.roles["canary"] > 0  # retries follow weight
+    assert gen.unanswered() == [0] * len(NETWORKS)  # drained: every outcome known
 
 
 def test_retries_are_bounded_and_a_client_error_is_not_retried() -> None:

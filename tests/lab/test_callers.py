@@ -81,3 +81,17 @@ def test_single_callers_show_only_the_holds_left() -> None:
     assert "`traffic.callers: single`" in "\n".join(callers_markdown(report))
     assert callers_summary(report) == [("callers", "single (no key, no retry); holds left 2")]
     assert callers_json(None) is None and callers_markdown(None) == []
+
+
+def test_requests_unanswered_at_the_end_are_no_double_authorization_but_one_more_is() -> None:
+    # Two keyed Visa requests were still in flight when the run stopped: the network may have
+    # approved them, their callers could not know.
+    def report(network_approvals: int) -> CallerReport:
+        final = final_sample(keys=100, served=95, approved=95)
+        final = Sample(1.0, 0, 0, 0, (), final.callers, unanswered=(2, 0, 0, 0))
+        side = network_side([exposition({"visa": network_approvals}, {})])
+        return caller_report(final, side, retrying=True)
+
+    assert visa_of(report(97))["double_authorizations"] == 0
+    assert visa_of(report(98))["double_authorizations"] == 1
+    assert visa_of(report(98))["unanswered"] == 2

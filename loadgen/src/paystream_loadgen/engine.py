@@ -407,7 +407,19 @@ class Generator:
             "pending": sum(len(p.pending) for p in self.pools),
             "counts": self.counts,
             "callers": self.callers,
+            "unanswered": self.unanswered(),
         }
+
+    def unanswered(self) -> list[int]:
+        """Keyed requests sent and not answered yet, per network: the network may have
+        authorized them, the caller cannot know (so they are no double authorization)."""
+        found = [0] * len(NETWORKS)
+        for pool in self.pools:
+            for conn in pool.busy:
+                request = conn.inflight
+                if request is not None and request.keyed:
+                    found[request.network] += 1
+        return found
 
 
 async def _ticker(gen: Generator, tick: float) -> None:

@@ -59,11 +59,13 @@ class NetworkCallers:
     gave_up: int  # retries spent, or refused (4xx)
     network_approvals: int
     holds_left: int
+    unanswered: int = 0  # sent, no answer yet when the run stopped: outcome unknown to the caller
 
     @property
     def double_authorizations(self) -> int:
-        """Network approvals beyond one per key the callers saw approved (goal: 0)."""
-        return max(0, self.network_approvals - self.approved)
+        """Network approvals beyond one per key the callers saw approved, less the requests
+        still unanswered at the end (their approval may be their first) (goal: 0)."""
+        return max(0, self.network_approvals - self.approved - self.unanswered)
 
     @property
     def unfinished(self) -> int:
@@ -82,6 +84,7 @@ class CallerReport:
 
 def caller_report(final: Sample | None, side: NetworkSide, retrying: bool) -> CallerReport:
     counts = final.callers if final is not None and final.callers else ()
+    unanswered = final.unanswered if final is not None else ()
 
     def get(network: int, name: str) -> int:
         index = caller_index(network, CALLER_FIELDS.index(name))
@@ -100,6 +103,7 @@ def caller_report(final: Sample | None, side: NetworkSide, retrying: bool) -> Ca
                 gave_up=get(i, "gave_up"),
                 network_approvals=side.approvals.get(name, 0),
                 holds_left=side.holds_left.get(name, 0),
+                unanswered=unanswered[i] if i < len(unanswered) else 0,
             )
             for i, name in enumerate(NETWORKS)
         ),

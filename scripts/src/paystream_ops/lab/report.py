@@ -171,6 +171,7 @@ _CALLER_TOTALS = (
     "approved",
     "gave_up",
     "unfinished",
+    "unanswered",
     "network_approvals",
     "double_authorizations",
     "holds_left",
@@ -206,7 +207,8 @@ def callers_markdown(report: CallerReport | None) -> list[str]:
         "Every authorization carries an Idempotency-Key; a failed one (5xx, no answer, 409) is "
         "retried with the same key after a short backoff, at most 3 times, wherever the route "
         "sends it. Double authorizations = the network's approvals of keyed requests beyond one "
-        "per key the callers saw approved; holds left = timed-out calls the network had "
+        "per key the callers saw approved (less requests still unanswered at the end); holds "
+        "left = timed-out calls the network had "
         "authorized that no reversal cleared. Both must be 0 (docs/lab.md).",
         "",
         "| network | customers | retries | served (after a retry) | gave up | unfinished "

@@ -92,6 +92,7 @@ class TrafficGenerator:
                 pending=int(data["pending"]),
                 counts=tuple(int(c) for c in data["counts"]),
                 callers=tuple(int(c) for c in data.get("callers", ())),
+                unanswered=tuple(int(c) for c in data.get("unanswered", ())),
             )
             with self._lock:
                 self.samples.append(sample)
