@@ -88,6 +88,7 @@ def _run(
     callers: str = "retrying",
     seconds: float = 0.5,
     rate: float = 200.0,
+    share: float = 1.0,
 ) -> tuple[Generator, Network]:
     network = Network(answer)
 
@@ -102,6 +103,7 @@ def _run(
             "seed": 3,
             "timeout_seconds": 2.0,
             "callers": callers,
+            "retrying_share": share,
             "retry": {"base_seconds": 0.01, "max_seconds": 0.05, "retry_after_scale": 0.02},
         }
         gen = Generator(config)
@@ -172,3 +174,11 @@ def test_retries_do_not_slow_the_schedule() -> None:
     gen, network = _run(always(503), seconds=1.0, rate=400.0)
     assert abs(gen.issued - 400) <= 20
     assert sum(network.attempts.values()) == 4 * gen.issued
+
+
+def test_a_share_of_retrying_callers_keys_only_that_share() -> None:
+    gen, network = _run(always(503), rate=400.0, share=0.25)
+    keys = _callers(gen)["keys"]
+    assert keys == len(network.attempts) - 1  # every keyed customer, and the keyless ones
+    assert abs(keys / gen.issued - 0.25) < 0.08
+    assert network.attempts[""] == gen.issued - keys  # the rest: once each, never retried

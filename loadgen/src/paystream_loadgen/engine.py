@@ -311,6 +311,8 @@ class Generator:
         self.timeout = float(cfg.get("timeout_seconds", 5.0))
         self.slow_seconds = float(cfg.get("slow_seconds", 2.5))
         self.retrying = cfg.get("callers", "single") == "retrying"
+        # The share of first attempts sent by retrying callers (the rest: single, no key).
+        self.retrying_share = float(cfg.get("retrying_share", 1.0))
         retry = cfg.get("retry", {})
         self.retry = RetryPolicy(
             int(retry.get("attempts", 3)),
@@ -389,7 +391,9 @@ class Generator:
             target = 1 if weight > 0 and rng.random() < weight else 0
             payloads = self.payloads[network]
             payload = payloads[rng.randrange(len(payloads))]
-            if self.retrying:
+            if self.retrying and (
+                self.retrying_share >= 1.0 or self.retry_rng.random() < self.retrying_share
+            ):
                 self.keys_issued += 1
                 key = self.key_prefix + str(self.keys_issued).encode()
                 request = Request(target, network, with_idempotency_key(payload, key), keyed=True)

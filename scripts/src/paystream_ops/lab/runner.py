@@ -605,6 +605,7 @@ class Lab:
             t0=t0,
             slow_seconds=float(LATENCY_THRESHOLD_SECONDS) / self.scale,
             callers=self.options.scenario.traffic.callers,
+            retrying_share=self.options.scenario.traffic.retrying_share,
             time_scale=self.scale,
         )
         stack.enter_context(generator)

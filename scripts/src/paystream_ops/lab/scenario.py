@@ -84,6 +84,10 @@ class Traffic(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     # `retrying`: callers send an Idempotency-Key and retry a failed authorization with it
     # (docs/decisions/0118-lab-callers-retry-with-the-same-key.md); `single`: each request once.
     callers: Literal["single", "retrying"] = "single"
+    # The share of customers who are retrying callers (the rest send once, without a key): each
+    # keyed request costs the service two store round trips, more than this host can give at
+    # every scenario's rate.
+    retrying_share: float = 1.0
 
 
 class Expect(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -211,6 +215,8 @@ def _check(scenario: Scenario, where: str) -> None:
         for key in release.env:
             if not key.startswith("PAYSTREAM_"):
                 raise UserError(f"{where}: {role}.env.{key}: only PAYSTREAM_* variables")
+    if not 0.0 < scenario.traffic.retrying_share <= 1.0:
+        raise UserError(f"{where}: traffic.retrying_share: expected more than 0, at most 1")
     roles: tuple[Literal["canary", "stable"], ...] = ("canary", "stable")
     for role in roles:
         for network, faults in scenario.release(role).faults.items():

@@ -35,6 +35,7 @@ class TrafficGenerator:
     cards: str = "live"
     # `retrying`: every request carries a key, failed ones are retried with it (decision 0118).
     callers: str = "single"
+    retrying_share: float = 1.0
     time_scale: float = 1.0  # the callers' backoff and Retry-After are real time, scaled
     samples: list[Sample] = field(default_factory=list)
     proc: subprocess.Popen[str] | None = None
@@ -59,6 +60,7 @@ class TrafficGenerator:
             "cards": self.cards,
             "merchant_prefix": "synthetic" if self.cards == "test" else "lab",
             "callers": self.callers,
+            "retrying_share": self.retrying_share,
             "retry": {
                 "attempts": 3,
                 "base_seconds": 0.5 / self.time_scale,
