@@ -65,6 +65,9 @@ from paystream_ops.status.build import threshold
 SERVICE_DURATION_DEFAULTS: dict[str, float] = {
     "PAYSTREAM_PROCESSOR_DEADLINE_MS": 2000.0,
     "PAYSTREAM_BREAKER_RESET_SECONDS": 30.0,
+    # The store's breaker too (decision 0056); its timeout is a budget against the real
+    # redis-server, not a simulated latency, so it stays as it is.
+    "PAYSTREAM_IDEMPOTENCY_STORE_BREAKER_RESET_SECONDS": 2.0,
 }
 STORE_KIND, STORE_URL = "PAYSTREAM_IDEMPOTENCY_STORE", "PAYSTREAM_IDEMPOTENCY_STORE_URL"
 _CLUSTER_ONLY_ENV = {"PAYSTREAM_SECRETS_DIR", "PAYSTREAM_FAULTS_FILE"}
