@@ -16,6 +16,8 @@ def exposition(approvals: dict[str, int], holds: dict[str, int]) -> str:
         for n, v in approvals.items()
     ]
     lines += [f'paystream_auth_keyed_approvals_created{{network="{n}"}} 1.7e9' for n in approvals]
+    lines.append('paystream_auth_reversals_total{network="visa",result="reversed"} 4.0')
+    lines.append('paystream_auth_reversals_total{network="visa",result="failed"} 9.0')
     lines.append("# TYPE paystream_auth_unreversed_holds counter")
     lines += [
         f'paystream_auth_unreversed_holds_total{{network="{n}"}} {float(v)}'
@@ -46,6 +48,7 @@ def test_both_processes_counts_are_summed_per_network() -> None:
     )
     assert side.approvals == {"visa": 100, "mastercard": 0, "amex": 3, "discover": 0}
     assert side.holds_left["visa"] == 2
+    assert side.reversed["visa"] == 8  # `reversed` only, of both processes
 
 
 def test_one_approval_per_approved_key_is_no_double_authorization() -> None:
@@ -69,7 +72,7 @@ def test_a_key_authorized_twice_is_counted_as_a_double_authorization() -> None:
     assert visa["double_authorizations"] == 1 and visa["holds_left"] == 1
     assert report.total("double_authorizations") == 1
     text = "\n".join(callers_markdown(report))
-    assert "| visa | 100 | 0 | 95 (0) | 0 | 5 | 95 (96) | 1 | 1 |" in text
+    assert "| visa | 100 | 0 | 95 (0) | 0 | 5 | 95 (96) | 1 | 1 (8) |" in text
     rows = dict(callers_summary(report))
     assert "double authorizations 1; holds left 1" in rows["retrying callers"]
 

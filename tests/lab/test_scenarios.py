@@ -129,6 +129,7 @@ def assert_callers_retried_without_a_second_hold(data: dict[str, Any]) -> None:
     assert callers["network_approvals"] > 0  # the service's counter was read, not assumed 0
     assert callers["double_authorizations"] == 0, callers
     assert callers["holds_left"] == 0, callers
+    assert callers["reversed"] > 0, callers  # holds were placed, and reversals released them
     assert callers["served_after_retry"] > 0 and callers["unanswered"] == 0, callers
     # Most customers end served; the rest gave up after 3 retries (the lab host's noise can open
     # the store's breaker for a moment) or were still waiting when the run stopped.

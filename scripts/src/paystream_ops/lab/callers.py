@@ -15,7 +15,7 @@ processes (stable and canary, summed), because only the network side can see the
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from paystream_ops.lab.accounting import Sample
 from paystream_ops.lab.loadgen import CALLER_FIELDS, NETWORKS, caller_index
@@ -25,27 +25,38 @@ KEYED_APPROVALS = "paystream_auth_keyed_approvals"
 UNREVERSED_HOLDS = "paystream_auth_unreversed_holds"
 
 
+REVERSALS = "paystream_auth_reversals"
+
+
 @dataclass(frozen=True)
 class NetworkSide:
     """The service processes' own counts, per network, summed over stable and canary."""
 
     approvals: Mapping[str, int]
     holds_left: Mapping[str, int]
+    # Holds reversals released (`result="reversed"`): holds left at 0 is then not for want of any.
+    reversed: Mapping[str, int] = field(default_factory=dict)
 
 
 def network_side(expositions: Iterable[str]) -> NetworkSide:
     """Sum both counters per network over the processes' `/metrics` texts."""
     approvals = dict.fromkeys(NETWORKS, 0)
     holds = dict.fromkeys(NETWORKS, 0)
+    reversed_ = dict.fromkeys(NETWORKS, 0)
     counters = {f"{KEYED_APPROVALS}_total": approvals, f"{UNREVERSED_HOLDS}_total": holds}
     for text in expositions:
         for family in text_string_to_metric_families(text):
             for sample in family.samples:
                 into = counters.get(sample.name)
+                if (
+                    sample.name == f"{REVERSALS}_total"
+                    and sample.labels.get("result") == "reversed"
+                ):
+                    into = reversed_
                 network = sample.labels.get("network", "")
                 if into is not None and network in into:
                     into[network] += round(sample.value)
-    return NetworkSide(approvals, holds)
+    return NetworkSide(approvals, holds, reversed_)
 
 
 @dataclass(frozen=True)
@@ -59,6 +70,7 @@ class NetworkCallers:
     gave_up: int  # retries spent, or refused (4xx)
     network_approvals: int
     holds_left: int
+    reversed: int = 0  # holds a reversal released
     unanswered: int = 0  # sent, no answer yet when the run stopped: outcome unknown to the caller
 
     @property
@@ -103,6 +115,7 @@ def caller_report(final: Sample | None, side: NetworkSide, retrying: bool) -> Ca
                 gave_up=get(i, "gave_up"),
                 network_approvals=side.approvals.get(name, 0),
                 holds_left=side.holds_left.get(name, 0),
+                reversed=side.reversed.get(name, 0),
                 unanswered=unanswered[i] if i < len(unanswered) else 0,
             )
             for i, name in enumerate(NETWORKS)

@@ -175,6 +175,7 @@ _CALLER_TOTALS = (
     "network_approvals",
     "double_authorizations",
     "holds_left",
+    "reversed",
 )
 
 
@@ -211,8 +212,8 @@ def callers_markdown(report: CallerReport | None) -> list[str]:
         "left = timed-out calls the network had "
         "authorized that no reversal cleared. Both must be 0 (docs/lab.md).",
         "",
-        "| network | customers | retries | served (after a retry) | gave up | unfinished "
-        "| approved (at the network) | double authorizations | holds left |",
+        "| network | keyed customers | retries | served (after a retry) | gave up | unfinished "
+        "| approved (at the network) | double authorizations | holds left (reversed) |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for n in report.per_network:
@@ -220,7 +221,7 @@ def callers_markdown(report: CallerReport | None) -> list[str]:
             f"| {n.network} | {n.keys:,} | {n.retries:,} | {n.served:,} "
             f"({n.served_after_retry:,}) | {n.gave_up:,} | {n.unfinished:,} | "
             f"{n.approved:,} ({n.network_approvals:,}) | {n.double_authorizations} | "
-            f"{n.holds_left} |"
+            f"{n.holds_left} ({n.reversed}) |"
         )
     return lines
 
