@@ -183,3 +183,20 @@ def test_shutdown_bounds_a_reversal_still_running_and_counts_it_failed(
     assert runtime.service.reversals.in_progress() == 0
     assert reversals(runtime) == {"failed": 1}
     assert holds_left(runtime) == 1
+
+
+def test_keyed_approvals_count_network_calls_not_replays_nor_calls_without_a_key(
+    tmp_path: Path, store_env: dict[str, str]
+) -> None:
+    # The lab's double-authorization count compares this with the keys its callers saw approved.
+    runtime = runtime_with(tmp_path, store_env, {"decline_rate": 0.0})
+
+    async def main() -> list[int]:
+        await runtime.prepare()
+        answers = [await send(runtime, "order-9"), await send(runtime, "order-9")]
+        answers.append(await send(runtime, None))
+        return [status(a) for a in answers]
+
+    assert asyncio.run(main()) == [200, 200, 200]
+    found = samples(runtime.metrics.exposition(), "paystream_auth_keyed_approvals_total")
+    assert found[(("network", "visa"),)] == 1  # the replay and the keyless call are not counted

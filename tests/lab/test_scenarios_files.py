@@ -142,6 +142,18 @@ BASE = "name: x\ndescription: d\nexpect: {verdict: aborted}\n"
         ),
         (BASE + "canary: {}\ntime_scale: 1000\n", "f.yaml: time_scale: expected 1..100"),
         (
+            BASE + "canary: {}\ntraffic: {callers: retrying, retrying_share: 0}\n",
+            "f.yaml: traffic.retrying_share: expected more than 0, at most 1",
+        ),
+        (
+            BASE + "canary: {}\ntraffic: {callers: always}\n",
+            "f.yaml: traffic.callers: Invalid enum value 'always'",
+        ),
+        (
+            BASE + "canary: {faults: {visa: {timeout_authorized_rate: 1.5}}}\n",
+            "f.yaml: canary.faults.visa.timeout_authorized_rate: expected 0..1",
+        ),
+        (
             BASE + "canary: {}\npause_hold_seconds: -1\n",
             "f.yaml: pause_hold_seconds: expected 0..3600",
         ),

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 from paystream_ops.errors import UserError
+from paystream_ops.validate.checks.argocd import WAVE, _namespace_order, _store_order
 from paystream_ops.validate.checks.images import split_image
 from paystream_ops.validate.crds import crds_dir
 from paystream_ops.validate.headers import check_headers
 from paystream_ops.validate.metrics import definitions_in_source, exposed_names, metric_names
+from paystream_ops.validate.model import K8sObject
 from paystream_ops.validate.scanner import Finding, judge
 from paystream_ops.validate.structural import to_json_schema
 from paystream_ops.validate.waivers import Waiver, load_waivers
@@ -122,3 +124,40 @@ def test_no_crd_directory_anywhere_is_a_one_line_error(
     monkeypatch.delenv("PAYSTREAM_CRDS_DIR", raising=False)
     with pytest.raises(UserError, match=r"no CRD directory: pass --crds DIR or set"):
         crds_dir(None, tmp_path / "repo")
+
+
+def _obj(kind: str, name: str, wave: int, namespace: str = "", **spec: object) -> K8sObject:
+    metadata = {"name": name, "annotations": {WAVE: str(wave)}}
+    if namespace:
+        metadata["namespace"] = namespace
+    return {"kind": kind, "metadata": metadata, "spec": dict(spec)}
+
+
+def test_a_secret_store_syncs_before_its_external_secrets_in_its_own_or_an_earlier_app() -> None:
+    es = _obj(
+        "ExternalSecret",
+        "e",
+        -1,
+        "ns",
+        secretStoreRef={"kind": "SecretStore", "name": "s"},
+    )
+    app = _obj("Application", "service", 0, destination={"namespace": "ns"})
+    earlier = _obj("Application", "secrets", -5)
+    same_wave = _obj("Application", "secrets", 0)
+    key = ("SecretStore", "ns", "s")
+    store_first, store_later = _obj("SecretStore", "s", -2, "ns"), _obj("SecretStore", "s", 0, "ns")
+    assert _store_order(es, app, {key: (app, store_first)}) is None
+    assert _store_order(es, app, {key: (app, _obj("SecretStore", "s", -1, "ns"))}) is None
+    assert "this Application syncs later (wave 0 > -1)" in str(
+        _store_order(es, app, {key: (app, store_later)})
+    )
+    assert _store_order(es, app, {key: (earlier, store_later)}) is None
+    assert "Application secrets syncs at wave 0, not before this Application (wave 0)" in str(
+        _store_order(es, app, {key: (same_wave, store_first)})
+    )
+    assert _store_order(es, app, {}) is None  # no Application syncs it: the secrets check's
+    namespace = ("Namespace", "", "ns")
+    assert _namespace_order(app, {namespace: (earlier, _obj("Namespace", "ns", -3))}) is None
+    assert "creates at wave 0, not before this Application (wave 0)" in str(
+        _namespace_order(app, {namespace: (same_wave, _obj("Namespace", "ns", -3))})
+    )

@@ -33,6 +33,12 @@ def check_secret_manifests(objects: list[K8sObject], env: str) -> list[str]:
     return [problem.line() for problem in external_secrets.check(ctx)]
 
 
+def rendered_secret_wiring(env: str) -> list[K8sObject]:
+    """The environment's ClusterSecretStore (its own Application, overlays/<env>/namespace) and
+    the service's overlay, whose ExternalSecrets read through it."""
+    return render(overlay_dir(env) / "namespace") + render(overlay_dir(env))
+
+
 def by_name(objects: list[K8sObject], kind: str, name: str) -> K8sObject:
     return next(o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name)
 
@@ -204,7 +210,7 @@ def test_remote_keys_resolve_like_eso(
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_rendered_overlay_reads_exactly_what_bootstrap_writes(env: str) -> None:
-    objects = render(overlay_dir(env))
+    objects = rendered_secret_wiring(env)
 
     assert check_secret_manifests(objects, env) == []
 
@@ -218,7 +224,7 @@ def test_eso_reading_the_rendered_overlay_finds_the_bootstrapped_secrets(
     mount and role from the store, get a token with that role's policies, read each
     ExternalSecret's resolved path and property."""
     assert run_cli(bootstrap_argv(env, "--generate"), bao.environ()).exit_code == 0
-    objects = render(overlay_dir(env))
+    objects = rendered_secret_wiring(env)
     store = _store(objects)
     kube = store["auth"]["kubernetes"]
     role = bao.client().read(f"auth/{kube['mountPath']}/role/{kube['role']}")

@@ -7,7 +7,12 @@ cumulative outcome counts are kept per target, network and answer class.
 
 Two front ends drive it: `python -m paystream_ops.lab.loadgen CONFIG_JSON` (the lab: JSON-line
 commands on stdin, counters on stdout) and `paystream-loadgen` (`paystream_loadgen.cluster`, the
-staging Job). Why not httpx: about 13 us of CPU per request here against httpx's ~450 us, see
+staging Job). Callers may retry (config `callers: retrying`): each request then carries an
+`Idempotency-Key`, and a failed one (5xx, no answer, 409 in flight or reversing) is sent again
+with the same key after a short backoff, a bounded number of times, to wherever the weight sends
+it then; retries are extra requests, never a slowdown of the schedule
+(docs/decisions/0118-lab-callers-retry-with-the-same-key.md). Why not httpx: about 13 us of CPU
+per request here against httpx's ~450 us, see
 `python -m paystream_ops.lab.loadgen_cpu` and docs/decisions/0028-open-loop-load-generator.md.
 """
 
@@ -28,11 +33,13 @@ from paystream_loadgen.cards import TEST_CARDS, CardSource, cards_for
 
 __all__ = [
     "ANSWER_CLASSES",
+    "CALLER_FIELDS",
     "CLASSES",
     "NETWORKS",
     "TARGETS",
     "TEST_CARDS",
     "Generator",
+    "caller_index",
     "counter_index",
     "run",
 ]
@@ -45,10 +52,48 @@ CLASSES: tuple[str, ...] = ("ok", "fail", "invalid", "declined", "slow")
 ANSWER_CLASSES: tuple[str, ...] = CLASSES[:3]
 _OK, _FAIL, _INVALID, _DECLINED, _SLOW = 0, 1, 2, 3, 4
 _DECLINE_MARK = b'"declined"'  # the answer's `status`: no other field holds this word
+# Per network, what retrying callers did: keys (customers), retries sent, keys that ended with an
+# answer (2xx), of those on a retry, and approved, and keys given up (retries spent or a 4xx).
+CALLER_FIELDS: tuple[str, ...] = (
+    "keys",
+    "retries",
+    "served",
+    "served_after_retry",
+    "approved",
+    "gave_up",
+)
+_KEYS, _RETRIES, _SERVED, _SERVED_AFTER_RETRY, _APPROVED, _GAVE_UP = range(len(CALLER_FIELDS))
+_CONFLICT = 409  # a key in flight or being reversed: retry after Retry-After (decision 0055)
 
 
 def counter_index(target: int, network: int, outcome: int) -> int:
     return (target * len(NETWORKS) + network) * len(CLASSES) + outcome
+
+
+def caller_index(network: int, field: int) -> int:
+    return network * len(CALLER_FIELDS) + field
+
+
+def with_idempotency_key(payload: bytes, key: bytes) -> bytes:
+    """The pre-serialised request with an `Idempotency-Key` header added to its head."""
+    end = payload.index(b"\r\n\r\n")
+    return payload[:end] + b"\r\nIdempotency-Key: " + key + payload[end:]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How retrying callers back off: `base * 2**n` seconds with equal jitter, capped, and never
+    sooner than the answer's Retry-After (times `retry_after_scale`: the lab's time scale)."""
+
+    attempts: int = 3  # retries after the first attempt
+    base_seconds: float = 0.5
+    max_seconds: float = 4.0
+    retry_after_scale: float = 1.0
+
+    def delay(self, retry: int, retry_after: float, rng: random.Random) -> float:
+        backoff = min(self.max_seconds, self.base_seconds * 2.0**retry)
+        backoff *= 0.5 + rng.random() / 2.0
+        return max(backoff, retry_after * self.retry_after_scale)
 
 
 def request_payloads(
@@ -86,6 +131,8 @@ class Request:
     network: int
     payload: bytes
     sent_at: float = 0.0
+    keyed: bool = False  # carries an Idempotency-Key: its caller retries
+    attempt: int = 0  # 0: the first attempt, n: the n-th retry
 
 
 class Connection(asyncio.Protocol):
@@ -96,6 +143,7 @@ class Connection(asyncio.Protocol):
         self.inflight: Request | None = None
         self.need = -1
         self.status = 0
+        self.retry_after = 0.0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
@@ -123,6 +171,7 @@ class Connection(asyncio.Protocol):
                     stop = head.find(b"\r\n", marker)
                     length = int(head[marker + 15 : stop if stop >= 0 else len(head)])
                 self.need = end + 4 + length
+                self.retry_after = _retry_after(head)
             if len(self.buffer) < self.need:
                 return
             status = self.status
@@ -130,7 +179,7 @@ class Connection(asyncio.Protocol):
             del self.buffer[: self.need]
             request, self.inflight = self.inflight, None
             outcome = _OK if status < 400 else _INVALID if status < 500 else _FAIL
-            self.pool.completed(self, request, outcome, declined)
+            self.pool.completed(self, request, outcome, declined, status, self.retry_after)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
@@ -140,6 +189,18 @@ class Connection(asyncio.Protocol):
     def abort(self) -> None:
         if self.transport is not None:
             self.transport.abort()
+
+
+def _retry_after(head: bytes) -> float:
+    """Retry-After in seconds from a lower-cased response head (0: none or not a number)."""
+    marker = head.find(b"retry-after:")
+    if marker < 0:
+        return 0.0
+    stop = head.find(b"\r\n", marker)
+    try:
+        return float(head[marker + 12 : stop if stop >= 0 else len(head)])
+    except ValueError:
+        return 0.0
 
 
 @dataclass
@@ -192,8 +253,16 @@ class Pool:
             self.busy.discard(conn)
             self.idle.append(conn)
 
-    def completed(self, conn: Connection, request: Request, outcome: int, declined: bool) -> None:
-        self.gen.record(request, outcome, declined)
+    def completed(
+        self,
+        conn: Connection,
+        request: Request,
+        outcome: int,
+        declined: bool,
+        status: int,
+        retry_after: float,
+    ) -> None:
+        self.gen.record(request, outcome, declined, status, retry_after)
         self._dispatch(conn)
 
     def connection_lost(self, conn: Connection, request: Request | None) -> None:
@@ -219,6 +288,9 @@ class Generator:
     scheduled_base: float = 0.0
     base_time: float = 0.0
     counts: list[int] = field(default_factory=list)
+    callers: list[int] = field(default_factory=list)
+    retries_waiting: int = 0
+    keys_issued: int = 0
     stopping: bool = False
 
     def __post_init__(self) -> None:
@@ -238,8 +310,29 @@ class Generator:
         ]
         self.timeout = float(cfg.get("timeout_seconds", 5.0))
         self.slow_seconds = float(cfg.get("slow_seconds", 2.5))
+        self.retrying = cfg.get("callers", "single") == "retrying"
+        # The share of first attempts sent by retrying callers (the rest: single, no key).
+        self.retrying_share = float(cfg.get("retrying_share", 1.0))
+        retry = cfg.get("retry", {})
+        self.retry = RetryPolicy(
+            int(retry.get("attempts", 3)),
+            float(retry.get("base_seconds", 0.5)),
+            float(retry.get("max_seconds", 4.0)),
+            float(retry.get("retry_after_scale", 1.0)),
+        )
+        self.key_prefix = f"{cfg.get('key_prefix', prefix)}-{int(cfg.get('seed', 1))}-".encode()
+        self.callers = [0] * (len(NETWORKS) * len(CALLER_FIELDS))
+        # Its own draws: retries never shift the first attempts' sequence.
+        self.retry_rng = random.Random(int(cfg.get("seed", 1)) + 1)
 
-    def record(self, request: Request, outcome: int, declined: bool = False) -> None:
+    def record(
+        self,
+        request: Request,
+        outcome: int,
+        declined: bool = False,
+        status: int = 0,
+        retry_after: float = 0.0,
+    ) -> None:
         counts = self.counts
         counts[counter_index(request.target, request.network, outcome)] += 1
         if outcome == _OK:
@@ -247,6 +340,39 @@ class Generator:
                 counts[counter_index(request.target, request.network, _DECLINED)] += 1
             if time.monotonic() - request.sent_at > self.slow_seconds:
                 counts[counter_index(request.target, request.network, _SLOW)] += 1
+        if request.keyed:
+            self._follow_up(request, outcome, declined, status, retry_after)
+
+    def _follow_up(
+        self, request: Request, outcome: int, declined: bool, status: int, retry_after: float
+    ) -> None:
+        """What the caller does with the answer: done, give up, or retry with the same key."""
+        callers, network = self.callers, request.network
+        if outcome == _OK:
+            callers[caller_index(network, _SERVED)] += 1
+            if request.attempt:
+                callers[caller_index(network, _SERVED_AFTER_RETRY)] += 1
+            if not declined:
+                callers[caller_index(network, _APPROVED)] += 1
+            return
+        retryable = outcome == _FAIL or status == _CONFLICT
+        if not retryable or request.attempt >= self.retry.attempts:
+            callers[caller_index(network, _GAVE_UP)] += 1
+            return
+        delay = self.retry.delay(request.attempt, retry_after, self.retry_rng)
+        self.retries_waiting += 1
+        asyncio.get_running_loop().call_later(delay, self._retry, request)
+
+    def _retry(self, previous: Request) -> None:
+        """Send the same request (same key and body) again, wherever the weight sends it now."""
+        self.retries_waiting -= 1
+        weight = self.canary_weight / 100.0
+        target = 1 if weight > 0 and self.retry_rng.random() < weight else 0
+        request = Request(
+            target, previous.network, previous.payload, keyed=True, attempt=previous.attempt + 1
+        )
+        self.callers[caller_index(previous.network, _RETRIES)] += 1
+        self.pools[target].submit(request)
 
     def set_rate(self, rate: float, now: float) -> None:
         # Keep the schedule continuous: requests due so far stay due at the old rate.
@@ -264,7 +390,16 @@ class Generator:
         for network in networks:
             target = 1 if weight > 0 and rng.random() < weight else 0
             payloads = self.payloads[network]
-            request = Request(target, network, payloads[rng.randrange(len(payloads))])
+            payload = payloads[rng.randrange(len(payloads))]
+            if self.retrying and (
+                self.retrying_share >= 1.0 or self.retry_rng.random() < self.retrying_share
+            ):
+                self.keys_issued += 1
+                key = self.key_prefix + str(self.keys_issued).encode()
+                request = Request(target, network, with_idempotency_key(payload, key), keyed=True)
+                self.callers[caller_index(network, _KEYS)] += 1
+            else:
+                request = Request(target, network, payload)
             self.pools[target].submit(request)
         self.issued += count
 
@@ -275,7 +410,20 @@ class Generator:
             "scheduled": int(self.scheduled(now)),
             "pending": sum(len(p.pending) for p in self.pools),
             "counts": self.counts,
+            "callers": self.callers,
+            "unanswered": self.unanswered(),
         }
+
+    def unanswered(self) -> list[int]:
+        """Keyed requests sent and not answered yet, per network: the network may have
+        authorized them, the caller cannot know (so they are no double authorization)."""
+        found = [0] * len(NETWORKS)
+        for pool in self.pools:
+            for conn in pool.busy:
+                request = conn.inflight
+                if request is not None and request.keyed:
+                    found[request.network] += 1
+        return found
 
 
 async def _ticker(gen: Generator, tick: float) -> None:
@@ -335,9 +483,11 @@ async def drive(
     ]
     await until
     gen.stopping = True
-    # Let in-flight requests finish (bounded), then report the final counts.
+    # Let in-flight requests and waiting retries finish (bounded), then report the final counts.
     deadline = time.monotonic() + min(gen.timeout, 2.0)
-    while time.monotonic() < deadline and any(p.busy or p.pending for p in gen.pools):
+    while time.monotonic() < deadline and (
+        gen.retries_waiting or any(p.busy or p.pending for p in gen.pools)
+    ):
         await asyncio.sleep(0.01)
     for task in tasks:
         task.cancel()

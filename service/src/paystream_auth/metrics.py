@@ -155,6 +155,20 @@ class ServiceMetrics:
         self._holds: dict[str, Any] = {
             network: holds.labels(network=network) for network in NETWORKS
         }
+        # Replays are not network calls: approvals per network against approved keys at the
+        # caller is the lab's double-authorization count (docs/decisions/0118-*).
+        approvals = Counter(
+            "paystream_auth_keyed_approvals",
+            "Approvals the card network gave to requests carrying an Idempotency-Key.",
+            ["network"],
+            registry=self.registry,
+        )
+        self._keyed_approvals: dict[str, Any] = {
+            network: approvals.labels(network=network) for network in NETWORKS
+        }
+
+    def keyed_approval(self, network: str) -> None:
+        self._keyed_approvals[network].inc()
 
     def reversal(self, network: str, result: str, hold_left: bool) -> None:
         self._reversals[network, result].inc()

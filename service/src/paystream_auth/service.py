@@ -396,6 +396,8 @@ class AuthorizationService:
         )
         outcome: Outcome = status
         elapsed = self._record(call, network, outcome, 200, transaction_id, merchant_id)
+        if key is not None and status == "approved":
+            self.metrics.keyed_approval(network)
         body = _ENCODER.encode(
             AuthorizeResponse(
                 transaction_id=transaction_id,

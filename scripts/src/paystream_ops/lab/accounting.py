@@ -47,6 +47,9 @@ class Sample:
     scheduled: int
     pending: int
     counts: tuple[int, ...]
+    # Retrying callers' tallies per network (paystream_ops.lab.callers); () for single callers.
+    callers: tuple[int, ...] = ()
+    unanswered: tuple[int, ...] = ()  # keyed requests in flight, per network
 
     def count(self, target: str, network: str, outcome: str) -> int:
         return self.counts[

@@ -8,20 +8,24 @@ from __future__ import annotations
 
 from paystream_loadgen.engine import (
     ANSWER_CLASSES,
+    CALLER_FIELDS,
     CLASSES,
     NETWORKS,
     TARGETS,
     TEST_CARDS,
+    caller_index,
     counter_index,
     main,
 )
 
 __all__ = [
     "ANSWER_CLASSES",
+    "CALLER_FIELDS",
     "CLASSES",
     "NETWORKS",
     "TARGETS",
     "TEST_CARDS",
+    "caller_index",
     "counter_index",
     "main",
 ]

@@ -12,6 +12,7 @@ from typing import Any
 
 from paystream_ops.judge.verdict import headline
 from paystream_ops.lab.accounting import share
+from paystream_ops.lab.callers import CallerReport
 from paystream_ops.lab.durations import format_seconds
 from paystream_ops.lab.rollout import Outcome, Verdict
 from paystream_ops.lab.runner import LabResult
@@ -157,8 +158,98 @@ def result_json(result: LabResult) -> dict[str, Any]:
             for r in result.measurements
         ],
         "events": [{"at_seconds": _round(e.at * scale, 1), "text": e.text} for e in result.events],
+        "callers": callers_json(result.callers),
         "wall_seconds": _round(result.wall_seconds, 1),
     }
+
+
+_CALLER_TOTALS = (
+    "keys",
+    "retries",
+    "served",
+    "served_after_retry",
+    "approved",
+    "gave_up",
+    "unfinished",
+    "unanswered",
+    "network_approvals",
+    "double_authorizations",
+    "holds_left",
+    "reversed",
+)
+
+
+def callers_json(report: CallerReport | None) -> dict[str, Any] | None:
+    """Retries, double authorizations, holds left and customers served (docs/lab.md)."""
+    if report is None:
+        return None
+    return {
+        "mode": "retrying" if report.retrying else "single",
+        **{name: report.total(name) for name in _CALLER_TOTALS},
+        "per_network": [
+            {"network": n.network, **{name: int(getattr(n, name)) for name in _CALLER_TOTALS}}
+            for n in report.per_network
+        ],
+    }
+
+
+def callers_markdown(report: CallerReport | None) -> list[str]:
+    if report is None:
+        return []
+    lines = ["", "## Callers: retries, double authorizations, holds left", ""]
+    if not report.retrying:
+        return [
+            *lines,
+            "Callers send each authorization once, without an Idempotency-Key "
+            "(`traffic.callers: single`). Holds left on cards by timed-out calls no reversal "
+            f"cleared: {report.total('holds_left')}.",
+        ]
+    lines += [
+        "Every authorization carries an Idempotency-Key; a failed one (5xx, no answer, 409) is "
+        "retried with the same key after a short backoff, at most 3 times, wherever the route "
+        "sends it. Double authorizations = the network's approvals of keyed requests beyond one "
+        "per key the callers saw approved (less requests still unanswered at the end); holds "
+        "left = timed-out calls the network had "
+        "authorized that no reversal cleared. Both must be 0 (docs/lab.md).",
+        "",
+        "| network | keyed customers | retries | served (after a retry) | gave up | unfinished "
+        "| approved (at the network) | double authorizations | holds left (reversed) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for n in report.per_network:
+        lines.append(
+            f"| {n.network} | {n.keys:,} | {n.retries:,} | {n.served:,} "
+            f"({n.served_after_retry:,}) | {n.gave_up:,} | {n.unfinished:,} | "
+            f"{n.approved:,} ({n.network_approvals:,}) | {n.double_authorizations} | "
+            f"{n.holds_left} ({n.reversed}) |"
+        )
+    return lines
+
+
+def callers_summary(report: CallerReport | None) -> list[tuple[str, str]]:
+    """Console rows: the totals, then each network's retries, doubles and served."""
+    if report is None:
+        return []
+    holds = f"holds left {report.total('holds_left')}"
+    if not report.retrying:
+        return [("callers", f"single (no key, no retry); {holds}")]
+    rows = [
+        (
+            "retrying callers",
+            f"{report.total('retries'):,} retries; served {report.total('served'):,} of "
+            f"{report.total('keys'):,} ({report.total('served_after_retry'):,} after a retry); "
+            f"double authorizations {report.total('double_authorizations')}; {holds}",
+        )
+    ]
+    rows += [
+        (
+            f"  {n.network}",
+            f"{n.retries:,} retries, {n.double_authorizations} double, "
+            f"{n.served:,}/{n.keys:,} served, {n.holds_left} holds left",
+        )
+        for n in report.per_network
+    ]
+    return rows
 
 
 def write_json(result: LabResult, path: Path) -> None:
@@ -267,7 +358,10 @@ def markdown(result: LabResult, chart_name: str | None) -> str:
         "Affected authorizations = failures + declines + slow answers: per network, the "
         "canary's failures beyond stable's failure ratio (same network, same period), never "
         "below zero; its declines and its answers slower than the 2.5 s SLO beyond stable's "
-        "share of its answers, counted only when beyond chance (docs/lab.md).",
+        "share of its answers, counted only when beyond chance (docs/lab.md). With retrying "
+        "callers every request counts, retries included: a customer served on a retry was "
+        "still failed first.",
+        *callers_markdown(result.callers),
         "",
         "## How this run differs from a cluster",
         "",
@@ -353,5 +447,7 @@ def print_summary(result: LabResult, console: Console) -> None:
         f"{rate['achieved_per_second']:,}/s of {rate['target_per_second']:,}/s"
         + ("" if rate["sustained"] else " [bold red](NOT sustained on this host)[/]"),
     )
+    for name, value in callers_summary(result.callers):
+        table.add_row(name, value)
     table.add_row("time scale", f"{result.time_scale:g}x, {result.wall_seconds:.0f}s wall time")
     console.print(table)

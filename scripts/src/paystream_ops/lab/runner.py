@@ -8,6 +8,7 @@ ExitStack and stopped on the way out, whatever happens.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import shutil
 import tempfile
 import time
@@ -29,6 +30,7 @@ from paystream_ops.lab.accounting import (
     rate_report,
 )
 from paystream_ops.lab.analysis import AnalysisRun, Measure, Measurement, MetricSpec
+from paystream_ops.lab.callers import CallerReport, caller_report, network_side
 from paystream_ops.lab.controller_objects import ControllerObjects
 from paystream_ops.lab.durations import format_prometheus_duration, parse_prometheus_duration
 from paystream_ops.lab.manifests import (
@@ -124,6 +126,8 @@ class LabResult:
     synthetic_issued: dict[str, int] = field(default_factory=dict)
     # Each deciding metric's bar (the limit its failure condition compares the value with).
     bars: dict[str, float] = field(default_factory=dict)
+    # Retries, double authorizations and holds left per network (paystream_ops/lab/callers.py).
+    callers: CallerReport | None = None
 
     @property
     def time_scale(self) -> float:
@@ -145,6 +149,10 @@ class LabResult:
             return False
         if expect.decided_by is not None and self.decided_by_kind != expect.decided_by:
             return False
+        if self.callers is not None and (
+            self.callers.total("double_authorizations") or self.callers.total("holds_left")
+        ):
+            return False  # a second hold on a card is never what any scenario expects
         if (
             expect.max_affected_transactions is not None
             and self.cost.affected_transactions > expect.max_affected_transactions
@@ -201,6 +209,19 @@ def _is_ready(client: httpx.Client, service: ServiceProcess) -> bool:
         return client.get(f"{service.base_url}/readyz", timeout=0.5).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def _expositions(client: httpx.Client, services: tuple[ServiceProcess, ...]) -> list[str]:
+    """Each running process's `/metrics` (a canary that never started has none)."""
+    texts: list[str] = []
+    for service in services:
+        if service.proc is None or service.proc.poll() is not None:
+            continue
+        try:
+            texts.append(client.get(f"{service.base_url}/metrics", timeout=5.0).text)
+        except httpx.HTTPError:
+            continue
+    return texts
 
 
 @dataclass
@@ -324,7 +345,12 @@ class Lab:
             rollout = self._roll_out(stack, live)
             live.generator.stop()
             samples = live.generator.snapshot()
-        return self._result(rollout, samples, live, started_wall)
+            side = network_side(_expositions(live.client, (live.stable, live.canary)))
+        result = self._result(rollout, samples, live, started_wall)
+        result.callers = caller_report(
+            samples[-1] if samples else None, side, live.generator.callers == "retrying"
+        )
+        return result
 
     def _start_spec(self) -> startup.StartSpec:
         return startup.StartSpec(
@@ -523,9 +549,7 @@ class Lab:
         """The run's figures, on a clock that starts with the rollout."""
         start = rollout.started_at
         machine = rollout.machine
-        rollout_samples = [
-            Sample(s.at - start, s.issued, s.scheduled, s.pending, s.counts) for s in samples
-        ]
+        rollout_samples = [dataclasses.replace(s, at=s.at - start) for s in samples]
         first = first_canary_traffic(rollout_samples)
         outcome = machine.outcome
         assert outcome is not None

@@ -38,6 +38,8 @@ class NetworkFaults(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=Tr
     slow_rate: float | None = None
     slow_latency_ms: float | None = None
     timeout_rate: float | None = None
+    # The share of timed-out calls the network authorized all the same (decision 0100).
+    timeout_authorized_rate: float | None = None
     error_rate: float | None = None
     exception_rate: float | None = None
     decline_rate: float | None = None
@@ -80,6 +82,13 @@ class Traffic(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     card_mix: dict[str, float] = msgspec.field(
         default_factory=lambda: {"visa": 0.5, "mastercard": 0.3, "amex": 0.12, "discover": 0.08}
     )
+    # `retrying`: callers send an Idempotency-Key and retry a failed authorization with it
+    # (docs/decisions/0118-lab-callers-retry-with-the-same-key.md); `single`: each request once.
+    callers: Literal["single", "retrying"] = "single"
+    # The share of customers who are retrying callers (the rest send once, without a key): each
+    # keyed request costs the service two store round trips, more than this host can give at
+    # every scenario's rate.
+    retrying_share: float = 1.0
 
 
 class Expectation(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -224,6 +233,7 @@ def _check(scenario: Scenario, where: str) -> None:
             for field in (
                 "slow_rate",
                 "timeout_rate",
+                "timeout_authorized_rate",
                 "error_rate",
                 "exception_rate",
                 "decline_rate",
@@ -238,6 +248,8 @@ def _check(scenario: Scenario, where: str) -> None:
         for key in release.env:
             if not key.startswith("PAYSTREAM_"):
                 raise UserError(f"{where}: {role}.env.{key}: only PAYSTREAM_* variables")
+    if not 0.0 < scenario.traffic.retrying_share <= 1.0:
+        raise UserError(f"{where}: traffic.retrying_share: expected more than 0, at most 1")
     roles: tuple[Literal["canary", "stable"], ...] = ("canary", "stable")
     for role in roles:
         for network, faults in scenario.release(role).faults.items():

@@ -33,6 +33,9 @@ from paystream_ops.render import K8sObject
 SERVICE_DURATION_DEFAULTS: dict[str, float] = {
     "PAYSTREAM_PROCESSOR_DEADLINE_MS": 2000.0,
     "PAYSTREAM_BREAKER_RESET_SECONDS": 30.0,
+    # The store's breaker too (decision 0056); its timeout is a budget against the real
+    # redis-server, not a simulated latency, so it stays as it is.
+    "PAYSTREAM_IDEMPOTENCY_STORE_BREAKER_RESET_SECONDS": 2.0,
 }
 STORE_KIND, STORE_URL = "PAYSTREAM_IDEMPOTENCY_STORE", "PAYSTREAM_IDEMPOTENCY_STORE_URL"
 _CLUSTER_ONLY_ENV = {"PAYSTREAM_SECRETS_DIR", "PAYSTREAM_FAULTS_FILE"}
@@ -219,6 +222,9 @@ def start(stack: contextlib.ExitStack, workdir: Path, spec: StartSpec) -> Live:
         timeout_seconds=max(2.0, _processor_deadline_seconds(spec, base_env, workdir) * 5),
         t0=t0,
         slow_seconds=float(LATENCY_THRESHOLD_SECONDS) / spec.time_scale,
+        callers=spec.scenario.traffic.callers,
+        retrying_share=spec.scenario.traffic.retrying_share,
+        time_scale=spec.time_scale,
     )
     stack.enter_context(generator)
     generator.set_weight(0)

@@ -33,6 +33,10 @@ class TrafficGenerator:
     slow_seconds: float = 2.5  # lab seconds: an answer slower than this counts as `slow`
     # The scenario plays real callers (live-like cards); synthetic load sends test cards.
     cards: str = "live"
+    # `retrying`: every request carries a key, failed ones are retried with it (decision 0118).
+    callers: str = "single"
+    retrying_share: float = 1.0
+    time_scale: float = 1.0  # the callers' backoff and Retry-After are real time, scaled
     samples: list[Sample] = field(default_factory=list)
     proc: subprocess.Popen[str] | None = None
     _reader: threading.Thread | None = None
@@ -55,6 +59,14 @@ class TrafficGenerator:
             "report_seconds": 0.1,
             "cards": self.cards,
             "merchant_prefix": "synthetic" if self.cards == "test" else "lab",
+            "callers": self.callers,
+            "retrying_share": self.retrying_share,
+            "retry": {
+                "attempts": 3,
+                "base_seconds": 0.5 / self.time_scale,
+                "max_seconds": 4.0 / self.time_scale,
+                "retry_after_scale": 1.0 / self.time_scale,
+            },
         }
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "paystream_ops.lab.loadgen", json.dumps(config)],
@@ -81,6 +93,8 @@ class TrafficGenerator:
                 scheduled=int(data["scheduled"]),
                 pending=int(data["pending"]),
                 counts=tuple(int(c) for c in data["counts"]),
+                callers=tuple(int(c) for c in data.get("callers", ())),
+                unanswered=tuple(int(c) for c in data.get("unanswered", ())),
             )
             with self._lock:
                 self.samples.append(sample)

@@ -21,6 +21,7 @@ from paystream_ops.validate.checks import (
     external_secrets,
     freeze,
     images,
+    labelled_env,
     limits,
     monitoring,
     notifications,
@@ -113,7 +114,9 @@ def _render_one(target: Target) -> Rendered:
 
 
 def render_all(targets: list[Target], root: Path, repo_url: str, jobs: int) -> dict[str, Rendered]:
-    """Render the targets, then every path an Application in them deploys from this repo."""
+    """Render the targets, then every path an Application in them deploys from this repo, and
+    the cluster of each target's environment: its ClusterSecretStore is in an Application of
+    its own, and a store and what reads through it are checked together."""
     renders: dict[str, Rendered] = {}
     pending = list(targets)
     with ThreadPoolExecutor(max_workers=jobs) as pool:
@@ -122,12 +125,18 @@ def render_all(targets: list[Target], root: Path, repo_url: str, jobs: int) -> d
                 renders[rendered.target.name] = rendered
             pending = []
             for rendered in list(renders.values()):
-                for path in _application_paths(rendered, repo_url):
+                for path in [*_application_paths(rendered, repo_url), *_cluster_of(rendered)]:
                     if path not in renders and (root / path / "kustomization.yaml").is_file():
                         target = target_for(root / path, root)
                         if target not in pending:
                             pending.append(target)
     return renders
+
+
+def _cluster_of(rendered: Rendered) -> Iterator[str]:
+    env = env_of(rendered.target.name) or labelled_env(rendered.objects)
+    if env is not None:
+        yield f"clusters/{env}"
 
 
 def _application_paths(rendered: Rendered, repo_url: str) -> Iterator[str]:

@@ -7,12 +7,12 @@ deploys).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from paystream_ops.validate.crds import CrdIndex
-from paystream_ops.validate.model import K8sObject, Problem, Rendered, obj_id
+from paystream_ops.validate.model import K8sObject, Problem, Rendered, as_dict, obj_id
 
 
 @dataclass(frozen=True)
@@ -56,4 +56,16 @@ def env_of(target_name: str) -> str | None:
     return None
 
 
-__all__ = ["Iterator", "Settings", "TargetContext", "env_of"]
+ENV_LABEL = "paystream.io/environment"  # every overlay labels its objects with its environment
+
+
+def labelled_env(objects: Iterable[K8sObject]) -> str | None:
+    """The environment a target's objects are labelled with (a fixture outside overlays/)."""
+    for obj in objects:
+        labels = as_dict(as_dict(obj.get("metadata")).get("labels"))
+        if isinstance(env := labels.get(ENV_LABEL), str):
+            return env
+    return None
+
+
+__all__ = ["ENV_LABEL", "Iterator", "Settings", "TargetContext", "env_of", "labelled_env"]

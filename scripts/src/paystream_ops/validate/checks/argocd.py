@@ -4,8 +4,9 @@ Per Application: a sync wave; the dedicated project (not ``default``) allowing i
 destination and every cluster-scoped kind its path renders; charts and external Git sources
 pinned to exact versions; this repository's paths existing. Across the cluster's Applications:
 the Application health check in argocd-cm (without it waves do not wait), the service after
-the platform, and the HTTPRoute weights the plugin moves ignored (with
-RespectIgnoreDifferences). What the platform charts' values must set is ``platform_charts``.
+the platform and after the charts in its own namespace (the idempotency store), every
+ExternalSecret after its (Cluster)SecretStore, and the HTTPRoute weights the plugin moves ignored
+(with RespectIgnoreDifferences). What the platform charts' values must set is ``platform_charts``.
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ def check(ctx: TargetContext) -> Iterator[Problem]:
         yield from _application(ctx, app)
     yield from _health_check(ctx, apps)
     yield from _waves(ctx, apps)
+    yield from _stores_first(ctx, apps)
 
 
 def local_render(ctx: TargetContext, source: dict[str, Any]) -> Rendered | None:
@@ -292,8 +294,9 @@ def _waves(ctx: TargetContext, apps: list[K8sObject]) -> Iterator[Problem]:
         renders = [r for s in sources(app) if (r := local_render(ctx, s)) is not None]
         if not any(any(True for _ in r.of_kind("Rollout")) for r in renders):
             continue
+        yield from _own_charts_first(ctx, app, charts)
         # The platform is the charts outside the service's namespace; a chart inside it (the
-        # idempotency store) belongs to the service and follows its secret store (decision 0101).
+        # idempotency store) is the service's own dependency (`_own_charts_first`).
         platform_wave = max(
             (
                 w
@@ -311,3 +314,105 @@ def _waves(ctx: TargetContext, apps: list[K8sObject]) -> Iterator[Problem]:
                 f"wave {app_wave} is not after the platform (charts up to wave {platform_wave})",
                 NAME,
             )
+
+
+def _own_charts_first(
+    ctx: TargetContext, app: K8sObject, charts: list[K8sObject]
+) -> Iterator[Problem]:
+    """A chart in the service's own namespace (the idempotency store) is something the service
+    uses: it syncs in an earlier wave (docs/decisions/0119-*)."""
+    app_wave = wave(app)
+    for chart in charts:
+        chart_wave = wave(chart)
+        if (
+            chart is app
+            or _destination_namespace(chart) != _destination_namespace(app)
+            or app_wave is None
+            or chart_wave is None
+            or chart_wave < app_wave
+        ):
+            continue
+        yield ctx.problem(
+            app,
+            f"metadata.annotations[{WAVE}]",
+            f"wave {app_wave} is not after {name_of(chart)} (wave {chart_wave}), which the "
+            "service uses in its namespace",
+            NAME,
+        )
+
+
+StoreKey = tuple[str, str, str]  # kind, namespace ("" for a ClusterSecretStore), name
+
+
+def _store_key(kind: str, namespace: str, name: str) -> StoreKey:
+    return (kind, "" if kind == "ClusterSecretStore" else namespace, name)
+
+
+def _stores_first(ctx: TargetContext, apps: list[K8sObject]) -> Iterator[Problem]:
+    """Every ExternalSecret reads through a (Cluster)SecretStore already there: one its own
+    Application syncs in the same or an earlier wave, or one an Application of an earlier wave
+    syncs (the root syncs Applications wave by wave, waiting for their health; Applications of
+    one wave sync together, in no order). docs/decisions/0119-*."""
+    renders = {
+        id(app): [r for s in sources(app) if (r := local_render(ctx, s)) is not None]
+        for app in apps
+    }
+    providers: dict[StoreKey, tuple[K8sObject, K8sObject]] = {}
+    for app in apps:
+        for rendered in renders[id(app)]:
+            for store in rendered.of_kind("ClusterSecretStore", "SecretStore"):
+                key = _store_key(str(store.get("kind")), namespace_of(store), name_of(store))
+                providers.setdefault(key, (app, store))
+            for namespace in rendered.of_kind("Namespace"):
+                providers.setdefault(("Namespace", "", name_of(namespace)), (app, namespace))
+    for app in apps:
+        problem = _namespace_order(app, providers)
+        if problem:
+            yield ctx.problem(app, f"metadata.annotations[{WAVE}]", problem, NAME)
+    for app in apps:
+        for rendered in renders[id(app)]:
+            for es in rendered.of_kind("ExternalSecret"):
+                problem = _store_order(es, app, providers)
+                if problem:
+                    yield ctx.problem(app, f"metadata.annotations[{WAVE}]", problem, NAME)
+
+
+def _namespace_order(
+    app: K8sObject, providers: dict[StoreKey, tuple[K8sObject, K8sObject]]
+) -> str | None:
+    """An Application deploying into a Namespace another Application creates comes after it."""
+    namespace = _destination_namespace(app)
+    found = providers.get(("Namespace", "", namespace))
+    if found is None or found[0] is app:
+        return None
+    app_wave, provider_wave = wave(app), wave(found[0])
+    if app_wave is None or provider_wave is None or provider_wave < app_wave:
+        return None
+    return (
+        f"deploys into namespace {namespace}, which Application {name_of(found[0])} creates at "
+        f"wave {provider_wave}, not before this Application (wave {app_wave})"
+    )
+
+
+def _store_order(
+    es: K8sObject, app: K8sObject, providers: dict[StoreKey, tuple[K8sObject, K8sObject]]
+) -> str | None:
+    ref = as_dict(dig(es, "spec", "secretStoreRef"))
+    kind, name = str(ref.get("kind", "SecretStore")), str(ref.get("name"))
+    found = providers.get(_store_key(kind, namespace_of(es), name))
+    if found is None:  # a store no Application syncs: the `secrets` check's to report
+        return None
+    provider, store = found
+    where = f"ExternalSecret {namespace_of(es)}/{name_of(es)} reads through {kind} {name}"
+    if provider is app:
+        es_wave, store_wave = wave(es) or 0, wave(store) or 0
+        if store_wave <= es_wave:
+            return None
+        return f"{where}, which this Application syncs later (wave {store_wave} > {es_wave})"
+    app_wave, provider_wave = wave(app), wave(provider)
+    if app_wave is None or provider_wave is None or provider_wave < app_wave:
+        return None
+    return (
+        f"{where}, which Application {name_of(provider)} syncs at wave {provider_wave}, not "
+        f"before this Application (wave {app_wave}): the store would not be there yet"
+    )

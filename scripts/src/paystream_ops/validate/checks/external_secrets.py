@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from paystream_ops.paths import ENVIRONMENTS
-from paystream_ops.validate.checks import TargetContext, env_of
+from paystream_ops.validate.checks import TargetContext, env_of, labelled_env
 from paystream_ops.validate.checks.workloads import WORKLOAD_KINDS
 from paystream_ops.validate.model import (
     K8sObject,
@@ -149,13 +149,14 @@ def _no_subpath(ctx: TargetContext, workload: K8sObject) -> Iterator[Problem]:
 
 def _find_store(ctx: TargetContext, kind: str, name: str) -> K8sObject | None:
     """A SecretStore in this target; a ClusterSecretStore anywhere in the same environment's
-    targets (it is cluster-scoped: overlays/<env>/alertmanager uses the one overlays/<env>
-    installs)."""
+    targets (it is cluster-scoped, in an Application of its own: overlays/<env>/namespace). A
+    target outside overlays/ (a fixture) goes by its objects' environment label."""
     found = ctx.rendered.find(kind, name)
-    if found is not None or kind != "ClusterSecretStore" or ctx.env is None:
+    env = ctx.env or labelled_env(ctx.objects)
+    if found is not None or kind != "ClusterSecretStore" or env is None:
         return found
     for target_name, rendered in ctx.all_targets.items():
-        if env_of(target_name) == ctx.env and (store := rendered.find(kind, name)) is not None:
+        if env_of(target_name) == env and (store := rendered.find(kind, name)) is not None:
             return store
     return None
 
@@ -257,7 +258,11 @@ def _contract_objects(objects: Sequence[K8sObject]) -> set[str]:
 
 
 def _vault_contract(ctx: TargetContext, env: str) -> Iterator[Problem]:
-    stores = _named(ctx.objects, "ClusterSecretStore", contract.CLUSTER_SECRET_STORE)
+    # The store is cluster-scoped and has an Application of its own (overlays/<env>/namespace).
+    found_store = _find_store(ctx, "ClusterSecretStore", contract.CLUSTER_SECRET_STORE)
+    stores = _named(ctx.objects, "ClusterSecretStore", contract.CLUSTER_SECRET_STORE) or (
+        [found_store] if found_store is not None else []
+    )
     store_path: str | None = None
     if len(stores) == 1:
         yield from _contract_store(ctx, stores[0], env)

@@ -51,9 +51,11 @@ def check(ctx: TargetContext) -> Iterator[Problem]:
 
 
 def _services_behind_waypoint_have_policy(ctx: TargetContext) -> Iterator[Problem]:
+    # Namespaces are cluster-wide, and the service's has an Application of its own.
     enrolled = {
         name_of(ns)
-        for ns in ctx.rendered.of_kind("Namespace")
+        for rendered in (ctx.rendered, *ctx.all_targets.values())
+        for ns in rendered.of_kind("Namespace")
         if labels_of(ns).get("istio.io/use-waypoint")
     }
     bound = {
