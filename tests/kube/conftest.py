@@ -1,6 +1,6 @@
 """Fixtures for the tools that talk to the Kubernetes API: the prod overlay, the Argo CRDs,
 and a small API server on loopback with a kubeconfig pointing at it (the CRD directory:
-tests/conftest.py)."""
+the repository root conftest.py)."""
 
 from __future__ import annotations
 

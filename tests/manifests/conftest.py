@@ -1,5 +1,5 @@
 """Shared fixtures for the manifest validator's tests: the repository, one batch run (the
-CRDs: tests/conftest.py)."""
+CRDs: the repository root conftest.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Fixtures shared by every suite under tests/: the pinned CRDs the validator and the API server
+"""Fixtures shared by the suites: the pinned CRDs the validator and the API server
 emulation read."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from paystream_ops.validate.crds import CRDS_ENV, CrdIndex, load_crds
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parent
 
 
 @pytest.fixture(scope="session")
