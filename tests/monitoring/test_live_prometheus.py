@@ -24,7 +24,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from paystream_auth.networks import NETWORKS
 from paystream_ops.dashboards.analysis import analysis_queries
+from paystream_ops.judge.figures import FIGURES
+from paystream_ops.judge.signals import SIGNALS
 from paystream_ops.judge.template import args as judge_args
 from paystream_ops.lab.manifests import LabManifests, pod_template_hash, read_manifests
 from paystream_ops.lab.targets import PodTarget, prometheus_config, scrape_job
@@ -247,7 +250,9 @@ def test_every_promql_expression_parses_and_reads_live_data(live: Live, root: Pa
     expressions = live.expressions(root)
     kinds = {e.kind for e in expressions}
     assert kinds == {"record", "alert", "analysis", "panel", "annotation", "variable"}
-    assert sum(e.kind == "analysis" for e in expressions) == 12
+    # Every network's verdicts (one per signal) and its figures beside them.
+    analyses = len(NETWORKS) * (len(SIGNALS) + len(FIGURES))
+    assert sum(e.kind == "analysis" for e in expressions) == analyses
     findings = check(expressions, live.prometheus.query)
     assert not findings, f"{len(findings)} of {len(expressions)} expressions:\n" + _report(findings)
 
