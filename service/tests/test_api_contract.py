@@ -45,7 +45,10 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess
 
 @pytest.fixture(scope="module")
 def client(service: ServiceProcess) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=service.base_url, timeout=10) as http:
+    # Idle connections dropped before granian's 5 s header-read timeout closes them, as the
+    # mesh's DestinationRule idleTimeout does; reusing one as granian closes it is a reset.
+    limits = httpx.Limits(keepalive_expiry=3.0)
+    with httpx.Client(base_url=service.base_url, timeout=10, limits=limits) as http:
         yield http
 
 
