@@ -14,6 +14,7 @@ from paystream_ops.judge.verdict import headline
 from paystream_ops.lab.accounting import share
 from paystream_ops.lab.callers import CallerReport
 from paystream_ops.lab.durations import format_seconds
+from paystream_ops.lab.loadgen import CALLER_FIELDS
 from paystream_ops.lab.rollout import Outcome, Verdict
 from paystream_ops.lab.runner import LabResult
 from rich.console import Console
@@ -163,13 +164,9 @@ def result_json(result: LabResult) -> dict[str, Any]:
     }
 
 
+# What the generator counts per key (loadgen's CALLER_FIELDS), then what the lab derives.
 _CALLER_TOTALS = (
-    "keys",
-    "retries",
-    "served",
-    "served_after_retry",
-    "approved",
-    "gave_up",
+    *CALLER_FIELDS,
     "unfinished",
     "unanswered",
     "network_approvals",
