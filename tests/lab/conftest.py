@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
+from paystream_ops.lab.accounting import Cost
 from paystream_ops.paths import overlay_dir
 from paystream_ops.render import render
 
@@ -13,3 +15,11 @@ from paystream_ops.render import render
 def prod_objects() -> list[dict[str, Any]]:
     """The prod overlay rendered once with the pinned kustomize."""
     return render(overlay_dir("prod"))
+
+
+def within_chance(cost: Cost) -> bool:
+    """Failures a canary identical to stable can score by chance (the failures part of the
+    affected count): the clipped per-network noise of the everyday baseline, a few standard
+    deviations at most."""
+    expected = sum(n.expected_canary_failures for n in cost.per_network)
+    return cost.affected_failures <= 3 * math.sqrt(expected) + 3

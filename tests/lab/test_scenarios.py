@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 from pathlib import Path
 from typing import Any
 
 import msgspec
 import pytest
 from paystream_ops.cli import main
-from paystream_ops.lab.accounting import Cost
 from paystream_ops.lab.controller_schema import schema_errors
 from paystream_ops.lab.phases import Phase
 from paystream_ops.lab.progress import Progress
@@ -22,6 +20,8 @@ from paystream_ops.lab.scenario import load_scenario
 from paystream_ops.status.lab_dir import lab_status
 from paystream_ops.validate.crds import CrdIndex
 from rich.console import Console
+
+from .conftest import within_chance
 
 pytestmark = [pytest.mark.integration, pytest.mark.lab, pytest.mark.slow]
 
@@ -134,14 +134,6 @@ def assert_callers_retried_without_a_second_hold(data: dict[str, Any]) -> None:
     # Most customers end served; the rest gave up after 3 retries (the lab host's noise can open
     # the store's breaker for a moment) or were still waiting when the run stopped.
     assert callers["served"] >= 0.9 * callers["keys"] > 0, callers
-
-
-def within_chance(cost: Cost) -> bool:
-    """Failures a canary identical to stable can score by chance (the failures part of the
-    affected count): the clipped per-network noise of the everyday baseline, a few standard
-    deviations at most."""
-    expected = sum(n.expected_canary_failures for n in cost.per_network)
-    return cost.affected_failures <= 3 * math.sqrt(expected) + 3
 
 
 def test_healthy_release_is_promoted_through_every_step(

@@ -18,6 +18,8 @@ from paystream_ops.paths import overlay_dir
 from paystream_ops.render import render
 from rich.console import Console
 
+from .conftest import within_chance
+
 # ~40 s of wall time at the scenario's 10x: the one lab run that proves the plumbing end to end.
 pytestmark = [pytest.mark.integration, pytest.mark.lab, pytest.mark.slow]
 
@@ -52,6 +54,7 @@ def test_low_traffic_on_staging_is_decided_with_the_synthetic_load() -> None:
     assert steps and set(steps.values()) == {Phase.SUCCESSFUL}
     # The generator ran and sent far more than the scenario's own 3 auth/s.
     assert result.synthetic_issued["synthetic-load"] > 10 * result.cost.total_transactions
-    # Customer figures count the scenario's callers only, and none of them failed. (Slow answers
-    # are left out: 2,400 synthetic requests/s on this host can slow a few of either version.)
-    assert result.cost.affected_failures == 0
+    # Customer figures count the scenario's callers only, and the canary failed no more of them
+    # than the everyday baseline does by chance. (Slow answers are left out: 2,400 synthetic
+    # requests/s on this host can slow a few of either version.)
+    assert within_chance(result.cost), result.cost
