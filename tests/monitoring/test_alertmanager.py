@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import base64
+import json
 import shutil
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -22,6 +25,8 @@ from .conftest import run, tool
 
 CONFIG = Path("base/monitoring/alertmanager/alertmanager.yaml")
 PAYSTREAM_RECEIVERS = {"page": "pagerduty-paystream", "ticket": "slack-paystream-tickets"}
+GROUP_WAIT_SECONDS = 0.5
+GROUP_WAIT = f"{int(GROUP_WAIT_SECONDS * 1000)}ms"
 
 
 def routes_to(root: Path, labels: dict[str, str], receiver: str) -> tuple[int, str]:
@@ -147,9 +152,30 @@ def test_no_receiver_credential_is_inline(root: Path) -> None:
                 assert any(k.endswith("_file") for k in item), receiver
 
 
+class _WebhookSink(ThreadingHTTPServer):
+    """Loopback stand-in for every receiver: records (receiver, alertname) of each notification."""
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Webhook)
+        self.delivered: list[tuple[str, str]] = []
+
+
+class _Webhook(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        sink = cast("_WebhookSink", self.server)
+        sink.delivered.extend((body["receiver"], a["labels"]["alertname"]) for a in body["alerts"])
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
 @dataclass
 class LiveAlertmanager:
     url: str
+    delivered: list[tuple[str, str]]
 
     def post(self, *alerts: dict[str, str]) -> None:
         body = [{"labels": a, "annotations": {"summary": a["alertname"]}} for a in alerts]
@@ -164,29 +190,48 @@ class LiveAlertmanager:
             for a in alerts
         }
 
+    def wait_delivered(self, receiver: str, alertname: str) -> None:
+        deadline = time.monotonic() + 10
+        while (receiver, alertname) not in self.delivered:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{alertname} not delivered to {receiver}: {self.delivered}")
+            time.sleep(0.1)
+
+
+def _shorten_waits(route: dict[str, Any]) -> None:
+    route["group_wait"] = GROUP_WAIT
+    for child in route.get("routes", []):
+        _shorten_waits(child)
+
 
 @pytest.fixture
 def alertmanager(root: Path, tmp_path: Path) -> Iterator[LiveAlertmanager]:
-    """The real Alertmanager with our routes and inhibitions; receivers point at loopback."""
+    """The real Alertmanager with our routes and inhibitions; receivers post to loopback."""
     binary = shutil.which("prometheus-alertmanager") or tool("alertmanager")
+    webhooks = _WebhookSink()
+    threading.Thread(target=webhooks.serve_forever, daemon=True).start()
     config = yaml.safe_load((root / CONFIG).read_text())
-    # Only the receivers change: nothing may leave the machine. Routes and inhibitions are ours.
+    # Nothing may leave the machine, and a test may not wait out a page's group_wait:
+    # receivers and waits change; routes, matchers and inhibitions are ours.
+    sink = f"http://127.0.0.1:{webhooks.server_address[1]}/"
     config["receivers"] = [
-        {"name": r["name"], "webhook_configs": [{"url": "http://127.0.0.1:9/"}]}
+        {"name": r["name"], "webhook_configs": [{"url": sink}]}
         if r["name"] != "null"
         else {"name": "null"}
         for r in config["receivers"]
     ]
+    _shorten_waits(config["route"])
     path = tmp_path / "alertmanager.yaml"
     path.write_text(yaml.safe_dump(config))
-    port, cluster = free_port(), free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [
             binary,
             f"--config.file={path}",
             f"--storage.path={tmp_path / 'data'}",
             f"--web.listen-address=127.0.0.1:{port}",
-            f"--cluster.listen-address=127.0.0.1:{cluster}",
+            # One instance: no gossip to wait for before the first notification.
+            "--cluster.listen-address=",
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -195,10 +240,11 @@ def alertmanager(root: Path, tmp_path: Path) -> Iterator[LiveAlertmanager]:
     try:
         url = f"http://127.0.0.1:{port}"
         wait_http_ok(f"{url}/-/ready", 20.0, cast("subprocess.Popen[bytes]", proc))
-        yield LiveAlertmanager(url)
+        yield LiveAlertmanager(url, webhooks.delivered)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        webhooks.shutdown()
 
 
 def _eventually(read: Callable[[], dict[str, list[str]]], expected: dict[str, bool]) -> None:
@@ -263,3 +309,46 @@ def test_causes_inhibit_their_symptoms_in_a_real_alertmanager(
             "PaystreamAuthRolloutAborted/-/ticket": False,
         },
     )
+
+
+BASE = {"team": "paystream", "namespace": "paystream", "job": "auth-service"}
+DECLINING = {
+    **BASE,
+    "alertname": "PaystreamAuthCanaryDeclining",
+    "network": "visa",
+    "signal": "approvals",
+    "severity": "page",
+}
+ABORTED = {
+    **BASE,
+    "alertname": "PaystreamAuthRolloutAborted",
+    "name": "auth-service",
+    "phase": "Abort",
+    "severity": "ticket",
+}
+
+
+@pytest.mark.integration
+def test_a_declining_canary_pages_while_the_rollout_has_not_aborted(
+    alertmanager: LiveAlertmanager,
+) -> None:
+    alertmanager.post(DECLINING)
+    alertmanager.wait_delivered("pagerduty-paystream", "PaystreamAuthCanaryDeclining")
+    _eventually(alertmanager.inhibited, {"PaystreamAuthCanaryDeclining/visa/page": False})
+
+
+@pytest.mark.integration
+def test_an_aborted_rollout_inhibits_the_declining_canary(alertmanager: LiveAlertmanager) -> None:
+    """The abort already stopped the canary (docs/decisions/0126): only its ticket goes out."""
+    alertmanager.post(ABORTED, DECLINING)
+    _eventually(
+        alertmanager.inhibited,
+        {
+            "PaystreamAuthCanaryDeclining/visa/page": True,
+            "PaystreamAuthRolloutAborted/-/ticket": False,
+        },
+    )
+    alertmanager.wait_delivered("slack-paystream-tickets", "PaystreamAuthRolloutAborted")
+    # Both groups flushed after the same wait; give the page's group one more before looking.
+    time.sleep(2 * GROUP_WAIT_SECONDS)
+    assert all(name != "PaystreamAuthCanaryDeclining" for _, name in alertmanager.delivered)
