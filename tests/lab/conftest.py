@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from paystream_ops.lab.accounting import Cost
+from paystream_ops.lab.analysis import AnalysisRun, Measure
 from paystream_ops.paths import overlay_dir
 from paystream_ops.render import render
 
@@ -23,3 +24,15 @@ def within_chance(cost: Cost) -> bool:
     deviations at most."""
     expected = sum(n.expected_canary_failures for n in cost.per_network)
     return cost.affected_failures <= 3 * math.sqrt(expected) + 3
+
+
+def drive(run: AnalysisRun, measure: Measure, until: float = 10_000.0) -> float:
+    """Reconcile at every due time, as the controller's requeue would, until the run ends."""
+    now = run.started_at
+    while not run.completed:
+        run.reconcile(now, measure)
+        due = run.next_due()
+        if due is None or due > until:
+            break
+        now = max(due, now)
+    return now

@@ -15,6 +15,8 @@ from paystream_ops.lab.analysis import (
 from paystream_ops.lab.expr import compile_condition
 from paystream_ops.lab.phases import Phase
 
+from .conftest import drive
+
 S, F, INC, E = Phase.SUCCESSFUL, Phase.FAILED, Phase.INCONCLUSIVE, Phase.ERROR
 
 
@@ -40,18 +42,6 @@ class Script:
     def __call__(self, spec: MetricSpec, now: float) -> Measurement:
         self.taken.append((spec.name, now))
         return Measurement(next(self.phases[spec.name]), now, now + self.duration)
-
-
-def drive(run: AnalysisRun, script: Script, until: float = 10_000.0) -> float:
-    """Reconcile at every due time, as the controller's requeue would, until the run ends."""
-    now = run.started_at
-    while not run.completed:
-        run.reconcile(now, script)
-        due = run.next_due()
-        if due is None or due > until:
-            break
-        now = max(due, now)
-    return now
 
 
 def test_first_measurement_waits_for_initial_delay_then_repeats_every_interval() -> None:

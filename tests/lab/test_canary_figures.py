@@ -21,6 +21,8 @@ from paystream_ops.lab.phases import Phase
 from paystream_ops.paths import overlay_dir
 from paystream_ops.render import render
 
+from .conftest import drive
+
 CONTEXT = LabContext(1.0, "http://127.0.0.1:9", "canaryhash", "stablehash")
 
 
@@ -47,10 +49,7 @@ def _run(manifests: LabManifests, deciding: float, figures_error: bool) -> Analy
         phase, message = evaluate_result(metric, result)
         return Measurement(phase, now, now, str(result), message, tuple(result))
 
-    now = 0.0
-    while not run.completed and now < 3600:
-        run.reconcile(now, measure)
-        now += 1.0
+    now = drive(run, measure, until=3600)
     assert run.completed
     run.assess(now)
     return run

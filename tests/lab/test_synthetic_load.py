@@ -20,6 +20,8 @@ from paystream_ops.paths import overlay_dir
 from paystream_ops.render import render
 from paystream_ops.validate.checks.synthetic_load import loaded_seconds_at_first_measurement
 
+from .conftest import drive
+
 CONTEXT = LabContext(1.0, "http://127.0.0.1:9", "canaryhash", "stablehash")
 NETWORKS = 4
 
@@ -123,10 +125,7 @@ def _run_step_analysis(
         phase, message = evaluate_result(metric, result)
         return Measurement(phase, now, now, str(result), message, tuple(result))
 
-    now = 0.0
-    while not run.completed and now < 3600:
-        run.reconcile(now, measure)
-        now += 1.0
+    now = drive(run, measure, until=3600)
     assert run.completed
     return run.assess(now)
 
