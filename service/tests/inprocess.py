@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import time
 from pathlib import Path
 
 from paystream_auth.config import load_settings
+from paystream_auth.problems import Problem
 from paystream_auth.runtime import Runtime
+from paystream_auth.service import Reply
 from prometheus_client.parser import text_string_to_metric_families
 
 
@@ -32,6 +35,18 @@ def make_runtime(tmp_path: Path, **env: str) -> tuple[Runtime, Path]:
     log_path = tmp_path / f"service-{secrets.token_hex(3)}.log"
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     return Runtime.build(load_settings(environment), environment, log_fd=fd), log_path
+
+
+async def send(runtime: Runtime, body: bytes, key: str | None = None) -> Reply | Problem:
+    """One authorization through the service's flow: its reply, or the problem it raised."""
+    try:
+        return await runtime.service.authorize(body, key, time.perf_counter())
+    except Problem as problem:
+        return problem
+
+
+def status(answer: Reply | Problem) -> int:
+    return answer.status_code if isinstance(answer, Reply) else answer.status
 
 
 def request_body(card_number: str, **overrides: object) -> bytes:

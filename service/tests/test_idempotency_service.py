@@ -23,7 +23,7 @@ from paystream_ops.processes import free_port
 from paystream_ops.redis_process import RedisServerProcess, running_redis
 
 from .cardgen import VISA
-from .inprocess import count, make_runtime, request_body, samples
+from .inprocess import count, make_runtime, request_body, samples, send, status
 
 
 def shared(tmp_path: Path, url: str, **env: str) -> Runtime:
@@ -35,17 +35,6 @@ def shared(tmp_path: Path, url: str, **env: str) -> Runtime:
     }
     runtime, _ = make_runtime(tmp_path, **settings)
     return runtime
-
-
-async def send(runtime: Runtime, body: bytes, key: str | None) -> Reply | Problem:
-    try:
-        return await runtime.service.authorize(body, key, time.perf_counter())
-    except Problem as problem:
-        return problem
-
-
-def status(answer: Reply | Problem) -> int:
-    return answer.status_code if isinstance(answer, Reply) else answer.status
 
 
 def approvals(runtime: Runtime) -> float:

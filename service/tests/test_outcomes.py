@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from paystream_auth.service import Reply
 from paystream_ops.processes import free_port
 
 from .cardgen import AMEX, DISCOVER, MASTERCARD, VISA
-from .inprocess import make_runtime, request_body, samples
+from .inprocess import make_runtime, request_body, samples, send, status
 
 # Visa throws on 30% of requests, Amex times out or errors, Mastercard declines half, Discover
 # is healthy: every outcome of the service in one run.
@@ -41,17 +40,6 @@ def outcomes(runtime: Runtime) -> dict[tuple[str, str], float]:
 def timed(runtime: Runtime) -> float:
     found = samples(runtime.metrics.exposition(), "paystream_auth_request_duration_seconds_count")
     return sum(found.values())
-
-
-async def send(runtime: Runtime, body: bytes, key: str | None = None) -> Reply | Problem:
-    try:
-        return await runtime.service.authorize(body, key, time.perf_counter())
-    except Problem as problem:
-        return problem
-
-
-def status(answer: Reply | Problem) -> int:
-    return answer.status_code if isinstance(answer, Reply) else answer.status
 
 
 def log_outcomes(log_path: Path) -> list[str]:

@@ -20,7 +20,9 @@ from paystream_auth.service import Reply
 from paystream_ops.redis_process import RedisServerProcess
 
 from .cardgen import VISA
-from .inprocess import make_runtime, request_body, samples
+from .inprocess import make_runtime, request_body, samples, send, status
+
+BODY = request_body(VISA)
 
 HUNG = {"timeout_rate": 1.0, "timeout_authorized_rate": 1.0}
 
@@ -54,17 +56,6 @@ def heal(runtime: Runtime) -> None:
     runtime.service.faults.startup = parse_profile(b"{}")
 
 
-async def send(runtime: Runtime, key: str | None) -> Reply | Problem:
-    try:
-        return await runtime.service.authorize(request_body(VISA), key, time.perf_counter())
-    except Problem as problem:
-        return problem
-
-
-def status(answer: Reply | Problem) -> int:
-    return answer.status_code if isinstance(answer, Reply) else answer.status
-
-
 async def settle(runtime: Runtime) -> None:
     while runtime.service.reversals.in_progress():
         await asyncio.sleep(0.01)
@@ -88,12 +79,12 @@ def test_a_retry_during_the_reversal_is_a_409_and_after_it_authorizes_once(
 
     async def main() -> list[Reply | Problem]:
         await runtime.prepare()
-        timed_out = await send(runtime, "order-1")
+        timed_out = await send(runtime, BODY, "order-1")
         heal(runtime)
-        during = await send(runtime, "order-1")
+        during = await send(runtime, BODY, "order-1")
         await settle(runtime)
-        after = await send(runtime, "order-1")
-        again = await send(runtime, "order-1")
+        after = await send(runtime, BODY, "order-1")
+        again = await send(runtime, BODY, "order-1")
         return [timed_out, during, after, again]
 
     timed_out, during, after, again = asyncio.run(main())
@@ -114,7 +105,10 @@ def test_a_call_the_network_never_authorized_is_reversed_as_nothing_to_release(
 
     async def main() -> list[int]:
         await runtime.prepare()
-        answers = [await send(runtime, None), await send(runtime, "order-2")]
+        answers = [
+            await send(runtime, BODY, None),
+            await send(runtime, BODY, "order-2"),
+        ]
         await settle(runtime)
         return [status(a) for a in answers]
 
@@ -129,10 +123,14 @@ def test_a_reversal_that_finally_fails_is_counted_and_the_key_never_authorizes_a
 
     async def main() -> list[Reply | Problem]:
         await runtime.prepare()
-        first = await send(runtime, "order-3")
+        first = await send(runtime, BODY, "order-3")
         await settle(runtime)  # 3 attempts and their backoff
         heal(runtime)
-        return [first, await send(runtime, "order-3"), await send(runtime, "order-3")]
+        return [
+            first,
+            await send(runtime, BODY, "order-3"),
+            await send(runtime, BODY, "order-3"),
+        ]
 
     first, *retries = asyncio.run(main())
     assert status(first) == 504
@@ -150,7 +148,7 @@ def test_hung_reversals_are_retried_each_under_its_own_deadline(
 
     async def main() -> float:
         await runtime.prepare()
-        await send(runtime, "order-4")
+        await send(runtime, BODY, "order-4")
         started = time.perf_counter()
         await settle(runtime)
         return time.perf_counter() - started
@@ -174,7 +172,7 @@ def test_shutdown_bounds_a_reversal_still_running_and_counts_it_failed(
 
     async def main() -> float:
         await runtime.prepare()
-        await send(runtime, "order-5")
+        await send(runtime, BODY, "order-5")
         started = time.perf_counter()
         await runtime.service.close(0.2)
         return time.perf_counter() - started
@@ -193,8 +191,11 @@ def test_keyed_approvals_count_network_calls_not_replays_nor_calls_without_a_key
 
     async def main() -> list[int]:
         await runtime.prepare()
-        answers = [await send(runtime, "order-9"), await send(runtime, "order-9")]
-        answers.append(await send(runtime, None))
+        answers = [
+            await send(runtime, BODY, "order-9"),
+            await send(runtime, BODY, "order-9"),
+        ]
+        answers.append(await send(runtime, BODY, None))
         return [status(a) for a in answers]
 
     assert asyncio.run(main()) == [200, 200, 200]
