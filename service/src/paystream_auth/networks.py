@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 Network = Literal["visa", "mastercard", "amex", "discover"]
 NETWORKS: Final[tuple[Network, ...]] = ("visa", "mastercard", "amex", "discover")
@@ -21,16 +21,7 @@ Outcome = Literal[
     "unexpected_error",
     "invalid",
 ]
-OUTCOMES: Final[tuple[Outcome, ...]] = (
-    "approved",
-    "declined",
-    "processor_error",
-    "timeout",
-    "circuit_open",
-    "idempotency_unavailable",
-    "unexpected_error",
-    "invalid",
-)
+OUTCOMES: Final[tuple[Outcome, ...]] = get_args(Outcome)
 # The one home of the failure set: SLO rules, alerts, analysis, dashboards and the lab derive
 # from it. A decline is an answer and `invalid` is the client's fault: neither is ever a failure
 # (decision 0013); an unexpected exception (decision 0070) and a keyed request refused for want
