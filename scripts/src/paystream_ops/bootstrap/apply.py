@@ -27,6 +27,7 @@ from paystream_ops.bootstrap.plan import (
 )
 from paystream_ops.errors import UserError
 from paystream_ops.render import K8sObject
+from paystream_ops.status.kube import unreachable
 
 REQUEST_TIMEOUT_SECONDS = 30
 CRD_TIMEOUT_SECONDS = 120.0
@@ -133,11 +134,7 @@ class Applier:
                 return None
             raise self._error(exc, method, what) from exc
         except (HTTPError, OSError) as exc:
-            host = getattr(self.api.configuration, "host", "?")
-            raise UserError(
-                f"kube context {self.context!r}: cannot reach the API server at {host}: "
-                f"{type(exc).__name__}"
-            ) from exc
+            raise unreachable(self.api, self.context, exc) from exc
         return data if isinstance(data, dict) else {}
 
     def _error(self, exc: Any, method: str, what: str) -> UserError:

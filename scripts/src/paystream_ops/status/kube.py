@@ -79,6 +79,14 @@ def api_error(exc: Any, context: str, read: Read, namespace: str) -> UserError:
     return UserError(f"{where}: cannot {what}: {status} {reason}: {message}".rstrip(": "))
 
 
+def unreachable(api: Any, context: str, exc: Exception) -> UserError:
+    """The API server did not answer (connection refused, DNS, TLS, timeout)."""
+    host = getattr(api.configuration, "host", "?")
+    return UserError(
+        f"kube context {context!r}: cannot reach the API server at {host}: {type(exc).__name__}"
+    )
+
+
 def api_client(context: str | None) -> tuple[Any, str]:
     """A client for the context (default: the kubeconfig's current one), as kubectl picks it."""
     from kubernetes import client, config
@@ -132,11 +140,7 @@ class ClusterReader:
         except ApiException as exc:
             raise api_error(exc, self.context, read, namespace) from exc
         except (HTTPError, OSError) as exc:
-            host = getattr(self.api.configuration, "host", "?")
-            raise UserError(
-                f"kube context {self.context!r}: cannot reach the API server at {host}: "
-                f"{type(exc).__name__}"
-            ) from exc
+            raise unreachable(self.api, self.context, exc) from exc
         data = result if isinstance(result, dict) else self.api.sanitize_for_serialization(result)
         return [i for i in data.get("items") or [] if isinstance(i, dict)]
 
