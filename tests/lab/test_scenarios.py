@@ -12,6 +12,7 @@ import msgspec
 import pytest
 from paystream_ops.cli import main
 from paystream_ops.lab.controller_schema import schema_errors
+from paystream_ops.lab.durations import parse_prometheus_duration
 from paystream_ops.lab.phases import Phase
 from paystream_ops.lab.progress import Progress
 from paystream_ops.lab.rollout import Verdict
@@ -39,7 +40,23 @@ def run_scenario(name: str, objects: list[dict[str, Any]], controller_dir: Path)
         controller_dir=controller_dir,
     )
     with Progress(Console(quiet=True), live=False, quiet=True) as progress:
-        return run_lab(options, progress)
+        result = run_lab(options, progress)
+    assert_first_window_full(result)
+    return result
+
+
+def assert_first_window_full(result: LabResult) -> None:
+    """The warm-up (lab/warmup.py) left no measurement's window reaching back before stable had
+    served and been scraped for two intervals: the lab clock starts at stable's first scrape."""
+    if not result.measurements:
+        return
+    first = min(r.measurement.started_at for r in result.measurements)
+    (window_text,) = {
+        a.value for args in result.scaled_args.values() for a in args if a.name == "window"
+    }
+    window = parse_prometheus_duration(window_text, "window")
+    window_start = result.rollout_started_at + first - window
+    assert window_start >= 2 * result.scrape.interval_seconds, (window_start, result.scrape)
 
 
 # What the Rollout's status says for each verdict (rolloututil.go CalculateRolloutPhase).

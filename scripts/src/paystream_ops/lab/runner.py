@@ -52,6 +52,7 @@ from paystream_ops.lab.startup import Live
 from paystream_ops.lab.synthetic import SyntheticLoad, read_synthetic_load
 from paystream_ops.lab.targets import ScrapePlan
 from paystream_ops.lab.traffic import TrafficGenerator
+from paystream_ops.lab.warmup import earliest_measurement_seconds, warm_up_seconds
 from paystream_ops.processes import PrometheusProcess, ServiceProcess, free_port
 from paystream_ops.render import K8sObject
 from paystream_ops.status.build import threshold
@@ -368,9 +369,13 @@ class Lab:
         )
 
     def _warm_up(self, live: Live) -> None:
-        """Stable serves alone for one analysis window plus two scrapes, as it would have before
-        the release: every window the first measurement looks at is full."""
-        warmup = self.window_seconds() + 2 * live.plan.interval_seconds + 0.5
+        """Stable serves alone, as it would have before the release, until every window the
+        first measurement can look at is full (lab/warmup.py)."""
+        warmup = warm_up_seconds(
+            self.window_seconds(),
+            live.plan.interval_seconds,
+            earliest_measurement_seconds(self.manifests.plan, self.specs),
+        )
         self.progress.event(
             live.clock(),
             self.scale,
