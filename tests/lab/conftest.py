@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from paystream_ops.lab.accounting import Cost
 from paystream_ops.lab.analysis import AnalysisRun, Measure
+from paystream_ops.lab.shared_prometheus import SharedPrometheus, shared_prometheus
 from paystream_ops.paths import overlay_dir
 from paystream_ops.render import render
 
@@ -16,6 +18,13 @@ from paystream_ops.render import render
 def prod_objects() -> list[dict[str, Any]]:
     """The prod overlay rendered once with the pinned kustomize."""
     return render(overlay_dir("prod"))
+
+
+@pytest.fixture(scope="module")
+def lab_prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedPrometheus]:
+    """One Prometheus for a module's lab runs, each run on an emptied TSDB (decision 0127)."""
+    with shared_prometheus(tmp_path_factory.mktemp("lab-prometheus")) as prometheus:
+        yield prometheus
 
 
 def within_chance(cost: Cost) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +13,13 @@ import msgspec
 import pytest
 from paystream_ops.cli import main
 from paystream_ops.lab.controller_schema import schema_errors
+from paystream_ops.lab.durations import parse_prometheus_duration
 from paystream_ops.lab.phases import Phase
 from paystream_ops.lab.progress import Progress
 from paystream_ops.lab.rollout import Verdict
 from paystream_ops.lab.runner import LabOptions, LabResult, run_lab
 from paystream_ops.lab.scenario import load_scenario
+from paystream_ops.lab.shared_prometheus import SharedPrometheus
 from paystream_ops.status.lab_dir import lab_status
 from paystream_ops.validate.crds import CrdIndex
 from rich.console import Console
@@ -26,7 +29,9 @@ from .conftest import within_chance
 pytestmark = [pytest.mark.integration, pytest.mark.lab, pytest.mark.slow]
 
 
-def run_scenario(name: str, objects: list[dict[str, Any]], controller_dir: Path) -> LabResult:
+def run_scenario(
+    name: str, objects: list[dict[str, Any]], controller_dir: Path, prometheus: SharedPrometheus
+) -> LabResult:
     scenario, path = load_scenario(name)
     options = LabOptions(
         scenario=scenario,
@@ -37,9 +42,30 @@ def run_scenario(name: str, objects: list[dict[str, Any]], controller_dir: Path)
         rate_per_second=scenario.traffic.rate_per_second,
         seed=scenario.seed,
         controller_dir=controller_dir,
+        prometheus=prometheus,
     )
+    began = time.time()
     with Progress(Console(quiet=True), live=False, quiet=True) as progress:
-        return run_lab(options, progress)
+        result = run_lab(options, progress)
+    assert_first_window_full(result)
+    # The shared Prometheus held only this run's series, none from a run before it.
+    pods = [c["labels"]["__meta_kubernetes_pod_name"] for c in result.scrape.job["static_configs"]]
+    assert prometheus.leftovers(pods, began) == []
+    return result
+
+
+def assert_first_window_full(result: LabResult) -> None:
+    """The warm-up (lab/warmup.py) left no measurement's window reaching back before stable had
+    served and been scraped for two intervals: the lab clock starts at stable's first scrape."""
+    if not result.measurements:
+        return
+    first = min(r.measurement.started_at for r in result.measurements)
+    (window_text,) = {
+        a.value for args in result.scaled_args.values() for a in args if a.name == "window"
+    }
+    window = parse_prometheus_duration(window_text, "window")
+    window_start = result.rollout_started_at + first - window
+    assert window_start >= 2 * result.scrape.interval_seconds, (window_start, result.scrape)
 
 
 # What the Rollout's status says for each verdict (rolloututil.go CalculateRolloutPhase).
@@ -137,9 +163,12 @@ def assert_callers_retried_without_a_second_hold(data: dict[str, Any]) -> None:
 
 
 def test_healthy_release_is_promoted_through_every_step(
-    prod_objects: list[dict[str, Any]], tmp_path: Path, crd_index: CrdIndex
+    prod_objects: list[dict[str, Any]],
+    tmp_path: Path,
+    crd_index: CrdIndex,
+    lab_prometheus: SharedPrometheus,
 ) -> None:
-    result = run_scenario("healthy", prod_objects, tmp_path)
+    result = run_scenario("healthy", prod_objects, tmp_path, lab_prometheus)
     assert result.verdict is Verdict.PROMOTED, result.outcome
     assert result.matched_expectation
     # The baseline made both sides fail now and then, and the analysis still promoted.
@@ -153,9 +182,12 @@ def test_healthy_release_is_promoted_through_every_step(
 
 
 def test_latency_regression_on_one_network_is_aborted_on_its_latency(
-    prod_objects: list[dict[str, Any]], tmp_path: Path, crd_index: CrdIndex
+    prod_objects: list[dict[str, Any]],
+    tmp_path: Path,
+    crd_index: CrdIndex,
+    lab_prometheus: SharedPrometheus,
 ) -> None:
-    result = run_scenario("latency-regression", prod_objects, tmp_path)
+    result = run_scenario("latency-regression", prod_objects, tmp_path, lab_prometheus)
     assert result.verdict is Verdict.ABORTED, result.outcome
     assert_controller_objects(tmp_path, crd_index, result.verdict)
     assert "mastercard-latency" in result.outcome.deciding_metrics
@@ -163,9 +195,12 @@ def test_latency_regression_on_one_network_is_aborted_on_its_latency(
 
 
 def test_error_burst_on_one_network_is_aborted_on_its_failures(
-    prod_objects: list[dict[str, Any]], tmp_path: Path, crd_index: CrdIndex
+    prod_objects: list[dict[str, Any]],
+    tmp_path: Path,
+    crd_index: CrdIndex,
+    lab_prometheus: SharedPrometheus,
 ) -> None:
-    result = run_scenario("error-burst", prod_objects, tmp_path)
+    result = run_scenario("error-burst", prod_objects, tmp_path, lab_prometheus)
     assert result.verdict is Verdict.ABORTED, result.outcome
     assert_controller_objects(tmp_path, crd_index, result.verdict)
     assert "amex-failures" in result.outcome.deciding_metrics
@@ -175,11 +210,14 @@ def test_error_burst_on_one_network_is_aborted_on_its_failures(
 
 
 def test_a_canary_that_throws_on_one_network_is_aborted_on_its_failures(
-    prod_objects: list[dict[str, Any]], tmp_path: Path, crd_index: CrdIndex
+    prod_objects: list[dict[str, Any]],
+    tmp_path: Path,
+    crd_index: CrdIndex,
+    lab_prometheus: SharedPrometheus,
 ) -> None:
     """4% of Visa answered 500 `unexpected_error`: a failure outcome, so the failure metrics
     abort it (before decision 0070 this release passed every analysis)."""
-    result = run_scenario("exception-burst", prod_objects, tmp_path)
+    result = run_scenario("exception-burst", prod_objects, tmp_path, lab_prometheus)
     assert result.verdict is Verdict.ABORTED, result.outcome
     assert_controller_objects(tmp_path, crd_index, result.verdict)
     assert "visa-failures" in result.outcome.deciding_metrics, result.outcome
@@ -190,9 +228,12 @@ def test_a_canary_that_throws_on_one_network_is_aborted_on_its_failures(
 
 
 def test_canary_that_never_starts_is_aborted_by_the_progress_deadline(
-    prod_objects: list[dict[str, Any]], tmp_path: Path, crd_index: CrdIndex
+    prod_objects: list[dict[str, Any]],
+    tmp_path: Path,
+    crd_index: CrdIndex,
+    lab_prometheus: SharedPrometheus,
 ) -> None:
-    result = run_scenario("crash-on-start", prod_objects, tmp_path)
+    result = run_scenario("crash-on-start", prod_objects, tmp_path, lab_prometheus)
     assert result.verdict is Verdict.ABORTED, result.outcome
     assert_controller_objects(tmp_path, crd_index, result.verdict)
     assert result.outcome.decided_by == "progress deadline"
@@ -209,9 +250,12 @@ def test_canary_that_never_starts_is_aborted_by_the_progress_deadline(
 
 
 def test_too_little_traffic_pauses_instead_of_deciding(
-    prod_objects: list[dict[str, Any]], tmp_path: Path, crd_index: CrdIndex
+    prod_objects: list[dict[str, Any]],
+    tmp_path: Path,
+    crd_index: CrdIndex,
+    lab_prometheus: SharedPrometheus,
 ) -> None:
-    result = run_scenario("low-traffic", prod_objects, tmp_path)
+    result = run_scenario("low-traffic", prod_objects, tmp_path, lab_prometheus)
     assert result.verdict is Verdict.PAUSED_INCONCLUSIVE, result.outcome
     assert result.matched_expectation
     # Negative: the same run read as a staging run misses staging's expectation (promoted).
@@ -232,11 +276,14 @@ def test_too_little_traffic_pauses_instead_of_deciding(
 
 
 def test_false_declines_on_one_network_are_aborted_on_its_approvals(
-    prod_objects: list[dict[str, Any]], tmp_path: Path, crd_index: CrdIndex
+    prod_objects: list[dict[str, Any]],
+    tmp_path: Path,
+    crd_index: CrdIndex,
+    lab_prometheus: SharedPrometheus,
 ) -> None:
     """Nothing fails and nothing is slow: only Visa's approval rate drops. The run ends at the
     abort (first or second measurement), so the test costs a lab start-up and ~1 interval."""
-    result = run_scenario("false-declines", prod_objects, tmp_path)
+    result = run_scenario("false-declines", prod_objects, tmp_path, lab_prometheus)
     assert result.verdict is Verdict.ABORTED, result.outcome
     assert_controller_objects(tmp_path, crd_index, result.verdict)
     assert "visa-approvals" in result.outcome.deciding_metrics
@@ -248,11 +295,14 @@ def test_false_declines_on_one_network_are_aborted_on_its_approvals(
 
 
 def test_a_whole_network_slowdown_is_aborted_at_once_on_its_latency(
-    prod_objects: list[dict[str, Any]], tmp_path: Path, crd_index: CrdIndex
+    prod_objects: list[dict[str, Any]],
+    tmp_path: Path,
+    crd_index: CrdIndex,
+    lab_prometheus: SharedPrometheus,
 ) -> None:
     """Every Discover authorization slower: overwhelming evidence fails the first measurement
     that sees Discover canary traffic, even below the count a pass needs."""
-    result = run_scenario("network-latency-regression", prod_objects, tmp_path)
+    result = run_scenario("network-latency-regression", prod_objects, tmp_path, lab_prometheus)
     assert result.verdict is Verdict.ABORTED, result.outcome
     assert_controller_objects(tmp_path, crd_index, result.verdict)
     assert "discover-latency" in result.outcome.deciding_metrics

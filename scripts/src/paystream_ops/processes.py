@@ -258,6 +258,8 @@ class PrometheusProcess:
     config: dict[str, Any]
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
+    # The TSDB admin API (delete_series): only for a Prometheus shared by lab runs.
+    admin_api: bool = False
     # Kept across queries: a check sends hundreds, and each new client costs tens of ms of CPU.
     _client: httpx.Client | None = field(default=None, init=False, repr=False)
 
@@ -282,6 +284,7 @@ class PrometheusProcess:
                     f"--web.listen-address=127.0.0.1:{self.port}",
                     "--web.enable-lifecycle",
                     "--storage.tsdb.retention.time=1d",
+                    *(["--web.enable-admin-api"] if self.admin_api else []),
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,

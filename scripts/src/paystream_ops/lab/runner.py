@@ -48,10 +48,12 @@ from paystream_ops.lab.provider import prometheus_measure
 from paystream_ops.lab.readings import read_verdicts
 from paystream_ops.lab.rollout import Event, Outcome, RolloutMachine, Verdict
 from paystream_ops.lab.scenario import Expectation, Scenario
+from paystream_ops.lab.shared_prometheus import SharedPrometheus
 from paystream_ops.lab.startup import Live
 from paystream_ops.lab.synthetic import SyntheticLoad, read_synthetic_load
 from paystream_ops.lab.targets import ScrapePlan
 from paystream_ops.lab.traffic import TrafficGenerator
+from paystream_ops.lab.warmup import earliest_measurement_seconds, warm_up_seconds
 from paystream_ops.processes import PrometheusProcess, ServiceProcess, free_port
 from paystream_ops.render import K8sObject
 from paystream_ops.status.build import threshold
@@ -75,6 +77,8 @@ class LabOptions:
     # Where the Rollout and AnalysisRuns are written as the controller stores them (None: not).
     controller_dir: Path | None = None
     pause_hold_seconds: float | None = None  # real time; None: the scenario's
+    # A Prometheus held across runs (the test session's); None: the run starts its own.
+    prometheus: SharedPrometheus | None = None
 
     @property
     def pause_hold(self) -> float:
@@ -255,7 +259,8 @@ class Lab:
         self.canary_hash = pod_template_hash(
             template_text + repr(options.scenario.release("canary")) + "canary"
         )
-        self.prometheus_port = free_port()
+        shared = options.prometheus
+        self.prometheus_port = free_port() if shared is None else shared.running.port
         self.context = LabContext(
             time_scale=self.scale,
             prometheus_address=f"http://127.0.0.1:{self.prometheus_port}",
@@ -340,8 +345,10 @@ class Lab:
     def run(self) -> LabResult:
         started_wall = time.monotonic()
         with contextlib.ExitStack() as stack, self._workdir() as workdir:
-            live = startup.start(stack, workdir, self._start_spec())
+            spec = self._start_spec()
+            live = startup.start(stack, workdir, spec)
             self._warm_up(live)
+            startup.wait_release_scraped(live, spec)
             rollout = self._roll_out(stack, live)
             live.generator.stop()
             samples = live.generator.snapshot()
@@ -365,12 +372,17 @@ class Lab:
             canary_hash=self.canary_hash,
             prometheus_port=self.prometheus_port,
             store_secrets=self.store_secrets,
+            shared=self.options.prometheus,
         )
 
     def _warm_up(self, live: Live) -> None:
-        """Stable serves alone for one analysis window plus two scrapes, as it would have before
-        the release: every window the first measurement looks at is full."""
-        warmup = self.window_seconds() + 2 * live.plan.interval_seconds + 0.5
+        """Stable serves alone, as it would have before the release, until every window the
+        first measurement can look at is full (lab/warmup.py)."""
+        warmup = warm_up_seconds(
+            self.window_seconds(),
+            live.plan.interval_seconds,
+            earliest_measurement_seconds(self.manifests.plan, self.specs),
+        )
         self.progress.event(
             live.clock(),
             self.scale,

@@ -22,6 +22,7 @@ from paystream_ops.dashboards.slo import LATENCY_THRESHOLD_SECONDS
 from paystream_ops.errors import UserError
 from paystream_ops.lab.manifests import LabManifests, pod_template_hash
 from paystream_ops.lab.scenario import Release, Scenario, faults_json
+from paystream_ops.lab.shared_prometheus import SharedPrometheus
 from paystream_ops.lab.targets import PodTarget, ScrapePlan, prometheus_config, scrape_job
 from paystream_ops.lab.traffic import TrafficGenerator, wait_for_samples
 from paystream_ops.processes import PrometheusProcess, ServiceProcess, free_port
@@ -155,6 +156,8 @@ class StartSpec:
     canary_hash: str
     prometheus_port: int
     store_secrets: Mapping[str, str]
+    # A Prometheus held across runs (lab/shared_prometheus.py); None: the run starts its own.
+    shared: SharedPrometheus | None = None
 
 
 @dataclass(frozen=True)
@@ -169,6 +172,7 @@ class Live:
     generator: TrafficGenerator
     t0: float
     lab_rate: float
+    pods: tuple[str, ...]  # the pod names Prometheus scrapes: stable's, canary's
 
     def clock(self) -> float:
         """Lab seconds since the traffic started."""
@@ -179,7 +183,8 @@ def start(stack: contextlib.ExitStack, workdir: Path, spec: StartSpec) -> Live:
     """Stable serving, scraped by Prometheus, under traffic; the canary process not started.
 
     Prometheus starts first: its service discovery hands new targets to the scrapers only on its
-    5 s update tick (discovery.Manager's `updatert`), so stable starts during that wait. Traffic,
+    5 s update tick (discovery.Manager's `updatert`), so stable starts during that wait. A shared
+    Prometheus already scrapes the stable target, so stable is scraped once it serves. Traffic,
     and so the warm-up, still begins only once Prometheus has scraped stable.
     """
     client = stack.enter_context(httpx.Client())
@@ -193,15 +198,19 @@ def start(stack: contextlib.ExitStack, workdir: Path, spec: StartSpec) -> Live:
             )
         )
         base_env[STORE_URL] = store.url
-    stable = _service(spec, "stable", 1, workdir, base_env, free_port())
+    stable_port = free_port() if spec.shared is None else spec.shared.stable_port
+    stable = _service(spec, "stable", 1, workdir, base_env, stable_port)
     canary = _service(spec, "canary", 2, workdir, base_env, free_port())
     targets = pod_targets(spec, stable, canary)
     plan = scrape_job(spec.manifests.pod_monitor, targets, spec.time_scale, spec.overlay)
-    prometheus = PrometheusProcess(
-        workdir / "prometheus", prometheus_config(plan), port=spec.prometheus_port
-    )
-    stack.callback(prometheus.stop)
-    prometheus.start()
+    if spec.shared is None:
+        prometheus = PrometheusProcess(
+            workdir / "prometheus", prometheus_config(plan), port=spec.prometheus_port
+        )
+        stack.callback(prometheus.stop)
+        prometheus.start()
+    else:
+        prometheus = spec.shared.begin_run(prometheus_config(plan))
     stack.callback(stable.stop, 5.0)
     try:
         stable.start(timeout_seconds=30.0)
@@ -229,7 +238,15 @@ def start(stack: contextlib.ExitStack, workdir: Path, spec: StartSpec) -> Live:
     stack.enter_context(generator)
     generator.set_weight(0)
     wait_for_samples(generator)
-    return Live(client, stable, canary, plan, prometheus, generator, t0, lab_rate)
+    pods = tuple(t.pod for t in targets)
+    return Live(client, stable, canary, plan, prometheus, generator, t0, lab_rate, pods)
+
+
+def wait_release_scraped(live: Live, spec: StartSpec) -> None:
+    """Before the release: a shared Prometheus scrapes exactly this run's pods (the canary's
+    target arrives with the discovery tick after `begin_run`); a run's own did from the start."""
+    if spec.shared is not None:
+        spec.shared.wait_targets(live.pods, live.plan.interval_seconds)
 
 
 def pod_targets(spec: StartSpec, stable: ServiceProcess, canary: ServiceProcess) -> list[PodTarget]:

@@ -29,8 +29,17 @@ class SchemaValidator:
     _compiled: dict[tuple[str, str, str], jsonschema.protocols.Validator] = field(
         default_factory=dict
     )
+    # An object's errors depend on its content only; a batch (the fixtures, every overlay)
+    # renders the same objects many times. Keyed by repr, which keeps Python types apart.
+    _results: dict[str, tuple[FieldError, ...]] = field(default_factory=dict)
 
     def validate(self, obj: K8sObject) -> list[FieldError]:
+        key = repr(obj)
+        if key not in self._results:
+            self._results[key] = tuple(self._validate(obj))
+        return list(self._results[key])
+
+    def _validate(self, obj: K8sObject) -> list[FieldError]:
         kind = obj.get("kind")
         api_version = obj.get("apiVersion")
         if not isinstance(kind, str) or not isinstance(api_version, str):

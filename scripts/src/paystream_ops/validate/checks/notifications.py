@@ -98,6 +98,7 @@ def _yaml(text: str | None) -> object:
     if text is None:
         return None
     try:
-        return yaml.safe_load(text)
+        # libyaml: every target reads the same templates again.
+        return yaml.load(text, Loader=yaml.CSafeLoader)
     except yaml.YAMLError:
         return None
