@@ -180,23 +180,35 @@ def test_repeated_runs_are_tallied_with_every_run_listed() -> None:
     assert text.count("| background analysis | ") == 3
 
 
-def test_the_bench_section_shows_both_apps_and_the_ratio() -> None:
+def test_the_bench_section_shows_the_apps_side_by_side_with_their_ratios() -> None:
     row = {"requests_per_second": 20000.0, "p50_seconds": 0.0025, "p99_seconds": 0.005}
     bare = {**row, "requests_per_second": 40000.0}
+    keyed = {"requests_per_second": 10000.0, "p50_seconds": 0.004, "p99_seconds": 0.009}
     result = {
         "scenario": {"name": "1 worker, 1 pinned core"},
         "bare": bare,
         "service": row,
+        "keyed": keyed,
         "throughput_ratio": 0.5,
-        "rounds": {"bare": [bare, {**bare, "requests_per_second": 44000.0}], "service": [row]},
+        "keyed_ratio": 0.25,
+        "rounds": {
+            "bare": [bare, {**bare, "requests_per_second": 44000.0}],
+            "service": [row],
+            "keyed": [keyed],
+        },
     }
     settings = {"connections": 64, "threads": 1, "rounds": 3, "duration_seconds": 10.0}
-    text = bench_section(catalogue.section_for("bench"), ORIGIN, [result], settings, 0.5)
+    text = bench_section(catalogue.section_for("bench"), ORIGIN, [result], settings, 0.5, 0.45)
     assert (
         "| 1 worker, 1 pinned core | bare granian ASGI | 40,000 | 2.50 ms | 5.00 ms |  | 9% |"
         in text
     )
-    assert "|  | paystream-auth | 20,000 | 2.50 ms | 5.00 ms | 0.50 | 0% |" in text
+    assert "|  | paystream-auth, no key | 20,000 | 2.50 ms | 5.00 ms | 0.50 | 0% |" in text
+    assert (
+        "|  | paystream-auth, shared store, key per request | 10,000 | 4.00 ms | 9.00 ms "
+        "| 0.25 | 0% |" in text
+    )
+    assert "at least 0.5 without a key, 0.45 with a new key" in text
 
 
 def test_the_hostile_section_puts_idle_and_attacked_side_by_side() -> None:

@@ -69,5 +69,5 @@ def run(args: argparse.Namespace) -> int:
     if args.record_figures:
         from paystream_ops.figures.record import record_bench
 
-        record_bench(results, settings, TARGET_RATIO)
+        record_bench(results, settings, TARGET_RATIO, KEYED_TARGET_RATIO)
     return 0

@@ -95,7 +95,10 @@ def record_lab(results: Sequence[LabResult], command: str | None = None) -> Path
 
 
 def record_bench(
-    results: Sequence[ScenarioResult], settings: Settings, target_ratio: float
+    results: Sequence[ScenarioResult],
+    settings: Settings,
+    target_ratio: float,
+    keyed_target_ratio: float,
 ) -> Path:
     root = repo_root()
     return write_section(
@@ -107,6 +110,7 @@ def record_bench(
             [result.as_dict() for result in results],
             asdict(settings),
             target_ratio,
+            keyed_target_ratio,
         ),
     )
 
