@@ -186,8 +186,9 @@ def _latency_operands(network: str, window: str) -> tuple[str, str, str, str]:
 def burst_guard(network: str, signal: Signal) -> str:
     """1 per (network, le) where every checked sub-window shows the canary's excess beyond the
     margin, 0 where one does not; 1 where no sub-window has enough canary requests to check.
-    Subquery steps are aligned to multiples of the sub-window, so the checked sub-windows end
-    in the window; the freshest, partial one is left to the whole-window score."""
+    Subquery steps are aligned to multiples of the sub-window (not to the measurement): the
+    checked sub-windows end in the window (Prometheus 2 also at its start), and the freshest,
+    partial one is left to the whole-window score."""
     assert signal.margin_arg and signal.sub_window_arg and signal.sub_window_requests_arg
     sub = signal.sub_window_arg
     xc, nc, xs, ns = _latency_operands(network, sub)
