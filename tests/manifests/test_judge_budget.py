@@ -101,26 +101,26 @@ def test_a_margin_that_does_not_match_the_derivation_is_caught(repo_root: Path) 
 
 def _recomputed_sub_window_requests() -> str:
     """The burst guard's floor (docs/decisions/0130): the count at
-    which the smallest regression (5 margins) shows an excess beyond the margin but for 1 in 1,000,
+    which the smallest regression (5 margins) shows an excess beyond the margin but for 1 in 100,
     with the excess's variance at its largest (stable no larger than the canary)."""
     q, m = 0.05, 0.01
-    z = NormalDist().inv_cdf(0.999)
+    z = NormalDist().inv_cdf(0.99)
     return str(math.ceil(2 * z**2 * q * (1 - q) / (q - m) ** 2))
 
 
 def test_the_burst_guard_floor_is_where_the_smallest_regression_shows() -> None:
-    assert _recomputed_sub_window_requests() == "568"
+    assert _recomputed_sub_window_requests() == "322"
     assert str(budget.sub_window_requests()) == _recomputed_sub_window_requests()
     defaults = {a.name: a.default for a in args()}
     assert defaults["latency-sub-window-requests"] == _recomputed_sub_window_requests()
     assert defaults["latency-sub-window"] == "30s"
-    # At the floor a checked sub-window hides the smallest regression 1 time in 1,000 at most:
+    # At the floor a checked sub-window hides the smallest regression 1 time in 100 at most:
     # the excess's mean over its largest standard deviation is the 99th percentile.
     n, q, m = budget.sub_window_requests(), 0.05, 0.01
-    assert n * (q - m) / math.sqrt(2 * n * q * (1 - q)) >= NormalDist().inv_cdf(0.999)
+    assert n * (q - m) / math.sqrt(2 * n * q * (1 - q)) >= NormalDist().inv_cdf(0.99)
     # Negative: one request fewer does not reach it.
     n -= 1
-    assert n * (q - m) / math.sqrt(2 * n * q * (1 - q)) < NormalDist().inv_cdf(0.999)
+    assert n * (q - m) / math.sqrt(2 * n * q * (1 - q)) < NormalDist().inv_cdf(0.99)
 
 
 @pytest.mark.parametrize("env", ["prod", "staging"])

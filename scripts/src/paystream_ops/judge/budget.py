@@ -53,7 +53,7 @@ MIN_SUB_WINDOWS = 3
 # The smallest latency regression the judge must catch (issue 13), and the chance a checked
 # sub-window may show no excess under it (the guard then waits a measurement).
 SMALLEST_LATENCY_REGRESSION = 5 * LATENCY_MARGIN
-SUB_WINDOW_MISS = 0.001
+SUB_WINDOW_MISS = 0.01
 
 
 @dataclass(frozen=True)
