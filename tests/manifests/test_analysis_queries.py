@@ -343,3 +343,67 @@ def test_the_figures_are_what_the_canary_saw(
         ]
     )
     _promtool(tmp_path, series, cases)
+
+
+def _stepped(name: str, pod_hash: str, labels: str, per_10s: list[int]) -> dict[str, str]:
+    """A counter whose increase over each 10 s step is given (31 samples, 0 .. 5m)."""
+    values, total = ["0"], 0
+    for step in per_10s:
+        total += step
+        values.append(str(total))
+    return {
+        "series": f"{name}{{{SELECTOR.format(hash=pod_hash)}, {labels}}}",
+        "values": " ".join(values),
+    }
+
+
+def _bursty(pod_hash: str, network: str, total: int, slow: list[int]) -> list[dict[str, str]]:
+    """Per 10 s step: `total` requests, `slow[i]` of them slower than every boundary."""
+    out = [
+        _stepped(BUCKET, pod_hash, f'network="{network}", le="{le}"', [total - s for s in slow])
+        for le in LATENCY_BOUNDARIES
+    ]
+    out.append(_stepped(BUCKET, pod_hash, f'network="{network}", le="+Inf"', [total] * len(slow)))
+    out.append(_stepped(COUNT, pod_hash, f'network="{network}"', [total] * len(slow)))
+    return out
+
+
+def test_latency_tells_a_burst_from_a_sustained_regression(
+    template: dict[str, Any], tmp_path: Path
+) -> None:
+    """The same 60 slow canary requests in the window (4.2%, beyond the margin by more than the
+    bar): Visa's all inside one 10 s freeze, Mastercard's spread over every step. The burst
+    guard (docs/decisions/0130) reads Visa 0 (the other sub-windows show no excess) and leaves
+    Mastercard's whole-window score, which fails. Amex: the same freeze with too few canary
+    requests per sub-window to check: the whole-window score, as before the guard."""
+    args, queries = _args(template), _filled(template)
+    bar, m = float(args["max-latency-score"]), float(args["latency-margin"])
+    per_sub = int(args["latency-sub-window-requests"])
+    assert args["latency-sub-window"] == "30s" and _steps(template) == 12
+    per_step = 120  # 360 canary requests a sub-window: checked
+    assert 3 * per_step >= per_sub
+    freeze = [0] * 30
+    freeze[26] = 60  # 4m20s: inside the sub-window (4m00s, 4m30s]
+    # 5 a step since a sub-window before the window: Prometheus 2 subqueries include the step
+    # at the range's start, whose sub-window ends where the window begins.
+    spread = [0] * 15 + [5] * 15
+    small = [0] * 30
+    small[26] = 6
+    series = (
+        _bursty(CANARY, "visa", per_step, freeze)
+        + _bursty(STABLE, "visa", per_step, [0] * 30)
+        + _bursty(CANARY, "mastercard", per_step, spread)
+        + _bursty(STABLE, "mastercard", per_step, [0] * 30)
+        + _bursty(CANARY, "amex", 12, small)
+        + _bursty(STABLE, "amex", 108, [0] * 30)
+    )
+    n = 12 * per_step
+    whole = score(60, n, 0, n, m)
+    assert whole > bar  # without the guard the freeze aborts: the false aborts of issue 14
+    amex = score(6, 12 * 12, 0, 12 * 108, m)
+    cases = (
+        _exact(queries["visa-latency"], 0.0)
+        + _exact(queries["mastercard-latency"], whole)
+        + _exact(queries["amex-latency"], amex)
+    )
+    _promtool(tmp_path, series, cases)

@@ -1,5 +1,6 @@
 """Every committed threshold is what the stated false-abort budget gives (docs/decisions/0062), and
-the latency margin what the tolerated stall of one pod gives (docs/decisions/0110)."""
+the latency margin what the tolerated stall of one pod gives (docs/decisions/0110), and the
+burst guard's floor what the smallest regression gives (docs/decisions/0130)."""
 
 from __future__ import annotations
 
@@ -96,3 +97,38 @@ def test_a_margin_that_does_not_match_the_derivation_is_caught(repo_root: Path) 
     text = (repo_root / "overlays/prod/analysis-thresholds.yaml").read_text()
     edited = yaml.safe_load(text.replace('latency-margin: "0.01"', 'latency-margin: "0.05"'))
     assert edited["data"]["latency-margin"] != _recomputed_margin()
+
+
+def _recomputed_sub_window_requests() -> str:
+    """The burst guard's floor (docs/decisions/0130): the count at
+    which the smallest regression (5 margins) shows an excess beyond the margin but for 1 in 100,
+    with the excess's variance at its largest (stable no larger than the canary)."""
+    q, m = 0.05, 0.01
+    z = NormalDist().inv_cdf(0.99)
+    return str(math.ceil(2 * z**2 * q * (1 - q) / (q - m) ** 2))
+
+
+def test_the_burst_guard_floor_is_where_the_smallest_regression_shows() -> None:
+    assert _recomputed_sub_window_requests() == "322"
+    assert str(budget.sub_window_requests()) == _recomputed_sub_window_requests()
+    defaults = {a.name: a.default for a in args()}
+    assert defaults["latency-sub-window-requests"] == _recomputed_sub_window_requests()
+    assert defaults["latency-sub-window"] == "30s"
+    # At the floor a checked sub-window hides the smallest regression 1 time in 100 at most:
+    # the excess's mean over its largest standard deviation is the 99th percentile.
+    n, q, m = budget.sub_window_requests(), 0.05, 0.01
+    assert n * (q - m) / math.sqrt(2 * n * q * (1 - q)) >= NormalDist().inv_cdf(0.99)
+    # Negative: one request fewer does not reach it.
+    n -= 1
+    assert n * (q - m) / math.sqrt(2 * n * q * (1 - q)) < NormalDist().inv_cdf(0.99)
+
+
+@pytest.mark.parametrize("env", ["prod", "staging"])
+def test_each_overlay_sets_the_burst_guard_and_enough_sub_windows(
+    repo_root: Path, env: str
+) -> None:
+    data = yaml.safe_load((repo_root / "overlays" / env / "analysis-thresholds.yaml").read_text())
+    assert data["data"]["latency-sub-window-requests"] == _recomputed_sub_window_requests()
+    assert data["data"]["latency-sub-window"] == f"{budget.SUB_WINDOW_SECONDS}s"
+    window = int(data["data"]["window"][:-1]) * 60
+    assert window >= budget.MIN_SUB_WINDOWS * budget.SUB_WINDOW_SECONDS, f"overlays/{env}"

@@ -15,7 +15,11 @@ with a margin m of 0 except for latency:
   over `budget.LATENCY_BOUNDARIES`, so a whole-network slowdown shows at the lowest boundary and
   a slow tail at a higher one. Stable's ratio is raised by `budget.LATENCY_MARGIN` first
   (`Xs / Ns + margin`): only the canary's excess beyond what one stalled pod makes slow counts
-  (docs/decisions/0110-latency-margin-for-pod-stalls.md).
+  (docs/decisions/0110-latency-margin-for-pod-stalls.md). A boundary's score counts only where
+  every sub-window (`latency-sub-window`, a PromQL subquery over the window) in which the canary
+  served at least `latency-sub-window-requests` of the network shows that excess too; where one
+  does not, the slow requests are a burst (a frozen pod), not a slower release, and the boundary
+  reads 0 (docs/decisions/0130-latency-burst-guard.md).
 
 Below the minimum count a network reads NaN (inconclusive) unless its score is already over
 the bar: overwhelming evidence fails at any count. see docs/decisions/0061-decide-on-evidence.md
@@ -44,6 +48,9 @@ class Signal:
     min_count_arg: str
     unit: str  # what X / N is, for the report's rates
     margin_arg: str | None = None  # a share added to stable's ratio before comparing
+    # The burst guard's sub-window and its floor of canary requests (latency only).
+    sub_window_arg: str | None = None
+    sub_window_requests_arg: str | None = None
 
     def query(self, network: str) -> str:
         return QUERIES[self.name](network, self)
@@ -59,6 +66,8 @@ SIGNALS: tuple[Signal, ...] = (
         "min-latency-requests",
         "slower",
         "latency-margin",
+        "latency-sub-window",
+        "latency-sub-window-requests",
     ),
 )
 
@@ -72,9 +81,17 @@ def _selector(role: str, network: str, extra: str = "") -> str:
     )
 
 
-def _sum(metric: str, role: str, network: str, extra: str = "", by: str = "network") -> str:
+def _sum(
+    metric: str,
+    role: str,
+    network: str,
+    extra: str = "",
+    by: str = "network",
+    window: str = "window",
+) -> str:
+    """`window`: the arg naming the range (the analysis window, or the burst guard's sub-window)."""
     selector = _selector(role, network, extra)
-    return f"sum by ({by}) (increase({metric}{{{selector}}}[{{{{args.window}}}}]))"
+    return f"sum by ({by}) (increase({metric}{{{selector}}}[{{{{args.{window}}}}}]))"
 
 
 def _indent(text: str, spaces: int = 2) -> str:
@@ -151,18 +168,54 @@ def _approvals(network: str, signal: Signal) -> str:
     return decided(score(xc, nc, xs, ns), nc, signal)
 
 
-def _latency(network: str, signal: Signal) -> str:
+def _latency_operands(network: str, window: str) -> tuple[str, str, str, str]:
+    """X (slower than each boundary) and N per (network, le), canary and stable, over `window`."""
     boundaries = "|".join(LATENCY_BOUNDARIES)
 
     def side(role: str) -> tuple[str, str]:
-        under = _sum(BUCKET, role, network, f', le=~"{boundaries}"', by="network, le")
-        total = _sum(DURATION_COUNT, role, network)
+        under = _sum(BUCKET, role, network, f', le=~"{boundaries}"', "network, le", window)
+        total = _sum(DURATION_COUNT, role, network, window=window)
         # N per (network, le): the network's total copied onto each boundary's labels.
         n = _group(_lines(f"0 * {under}", "+ on (network) group_left", total))
         return _group(_lines(n, "-", under)), n
 
     (xc, nc), (xs, ns) = side("canary"), side("stable")
-    worst = f"max by (network) {_group(score(xc, nc, xs, ns, signal.margin_arg))}"
+    return xc, nc, xs, ns
+
+
+def burst_guard(network: str, signal: Signal) -> str:
+    """1 per (network, le) where every checked sub-window shows the canary's excess beyond the
+    margin, 0 where one does not; 1 where no sub-window has enough canary requests to check.
+    Subquery steps are aligned to multiples of the sub-window (not to the measurement): the
+    checked sub-windows end in the window (Prometheus 2 also at its start), and the freshest,
+    partial one is left to the whole-window score."""
+    assert signal.margin_arg and signal.sub_window_arg and signal.sub_window_requests_arg
+    sub = signal.sub_window_arg
+    xc, nc, xs, ns = _latency_operands(network, sub)
+    excess = _lines(
+        xc, "-", nc, "*", _group(_lines(xs, "/", ns, f"+ {{{{args.{signal.margin_arg}}}}}"))
+    )
+    enough = _sum(DURATION_COUNT, "canary", network, window=sub)
+    checked = _group(
+        _lines(
+            _group(excess) + " > bool 0",
+            "and on (network)",
+            _group(f"{enough} >= {{{{args.{signal.sub_window_requests_arg}}}}}"),
+        )
+    )
+    every = f"min_over_time({checked}[{{{{args.window}}}}:{{{{args.{sub}}}}}])"
+    boundaries = "|".join(LATENCY_BOUNDARIES)
+    unchecked = _sum(BUCKET, "canary", network, f', le=~"{boundaries}"', by="network, le")
+    return _group(_lines(every, "or on (network, le)", _group(f"0 * {unchecked} + 1")))
+
+
+def _latency(network: str, signal: Signal) -> str:
+    xc, nc, xs, ns = _latency_operands(network, "window")
+    guarded = _lines(
+        _group(score(xc, nc, xs, ns, signal.margin_arg)), "*", burst_guard(network, signal)
+    )
+    # `+ 0`: a vetoed negative score reads 0, not -0.
+    worst = _lines(f"max by (network) {_group(guarded)}", "+ 0")
     return decided(worst, _sum(DURATION_COUNT, "canary", network), signal)
 
 

@@ -15,7 +15,12 @@ from typing import Any
 from paystream_auth.networks import NETWORKS
 
 from paystream_ops.dashboards.analysis import AnalysisQuery
-from paystream_ops.judge.budget import derive, margin_value
+from paystream_ops.judge.budget import (
+    derive,
+    margin_value,
+    sub_window_requests,
+    sub_window_value,
+)
 from paystream_ops.judge.figures import FIGURE_ARGS, FIGURES_TEMPLATE_NAME, figures_template
 from paystream_ops.judge.signals import SIGNALS, Signal
 from paystream_ops.judge.verdict import named as network_of
@@ -55,6 +60,12 @@ def args() -> tuple[Arg, ...]:
         Arg("min-latency-requests", "150"),
         *(Arg(s.threshold_arg, bars[s.name].value) for s in SIGNALS),
         *(Arg(s.margin_arg, margin_value()) for s in SIGNALS if s.margin_arg),
+        *(Arg(s.sub_window_arg, sub_window_value()) for s in SIGNALS if s.sub_window_arg),
+        *(
+            Arg(s.sub_window_requests_arg, str(sub_window_requests()))
+            for s in SIGNALS
+            if s.sub_window_requests_arg
+        ),
     )
 
 

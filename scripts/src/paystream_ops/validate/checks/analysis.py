@@ -7,7 +7,9 @@ query must select the pod-template hash, or it never sees canary data (the origi
 analysis filtered on a label the app never emitted). Queries are parsed by the real promtool
 with the template's default args filled in. A latency comparison must carry the stall margin,
 and the window must be long enough for the margin to cover the stall it is derived from
-(docs/decisions/0110-latency-margin-for-pod-stalls.md).
+(docs/decisions/0110-latency-margin-for-pod-stalls.md), and the burst guard: a subquery over
+the window's sub-windows with a floor of canary requests, at least three sub-windows to a
+window (docs/decisions/0130-latency-burst-guard.md).
 
 A figure (`<network>-canary-<figure>`, judge/figures.py) is the one exception: it has no
 conditions and is dry-run, so it never decides; a metric named like one that could decide is
@@ -26,7 +28,7 @@ from pathlib import Path
 import yaml
 
 from paystream_ops.errors import UserError
-from paystream_ops.judge.budget import TOLERATED_STALL_SECONDS
+from paystream_ops.judge.budget import MIN_SUB_WINDOWS, TOLERATED_STALL_SECONDS
 from paystream_ops.judge.figures import figure_of, looks_like_figure
 from paystream_ops.lab.durations import parse_prometheus_duration
 from paystream_ops.validate.checks import TargetContext
@@ -43,6 +45,12 @@ _ONE_NETWORK = re.compile(r'network="([a-z]+)"')
 _MARGIN_ARG = "latency-margin"
 _MARGIN = re.compile(r"\{\{\s*args\.latency-margin\s*\}\}")
 _LATENCY_SERIES = "_duration_seconds_bucket"
+_SUB_WINDOW_ARG = "latency-sub-window"
+_BURST_GUARD = (
+    re.compile(r"min_over_time\("),
+    re.compile(r"\[\{\{\s*args\.window\s*\}\}:\{\{\s*args\.latency-sub-window\s*\}\}\]"),
+    re.compile(r"\{\{\s*args\.latency-sub-window-requests\s*\}\}"),
+)
 
 
 def check(ctx: TargetContext) -> Iterator[Problem]:
@@ -55,6 +63,7 @@ def check(ctx: TargetContext) -> Iterator[Problem]:
             str(as_dict(d).get("metricName", "")) for d in as_list(dig(template, "spec", "dryRun"))
         ]
         yield from _margin_window(ctx, template, defaults)
+        yield from _sub_windows(ctx, template, defaults)
         for i, metric in enumerate(as_list(dig(template, "spec", "metrics"))):
             metric = as_dict(metric)
             where = f"spec.metrics[{metric.get('name', i)}]"
@@ -190,6 +199,16 @@ def _verdict(
             "brief stall would abort a healthy release (docs/decisions/0110)",
             NAME,
         )
+    if not figure and _LATENCY_SERIES in query and not all(r.search(query) for r in _BURST_GUARD):
+        yield ctx.problem(
+            template,
+            f"{where}.provider.prometheus.query",
+            "compares latency without the burst guard (min_over_time over "
+            "[{{args.window}}:{{args.latency-sub-window}}] with "
+            "{{args.latency-sub-window-requests}}): one frozen pod's burst would abort a "
+            "healthy release (docs/decisions/0130)",
+            NAME,
+        )
     networks = set(_ONE_NETWORK.findall(query))
     if len(networks) == 1 and not name.startswith(f"{next(iter(networks))}-"):
         network = next(iter(networks))
@@ -227,6 +246,36 @@ def _margin_window(
             f"{_MARGIN_ARG} {defaults[_MARGIN_ARG]} of a {defaults['window']} window covers a "
             f"{margin * window:g} s stall of one pod, under the {TOLERATED_STALL_SECONDS:g} s "
             "the judge tolerates: lengthen the window or see docs/decisions/0110",
+            NAME,
+        )
+
+
+def _sub_windows(
+    ctx: TargetContext, template: K8sObject, defaults: dict[str, str]
+) -> Iterator[Problem]:
+    """A stall straddles at most two sub-windows: a window of fewer than three has none clean."""
+    if _SUB_WINDOW_ARG not in defaults or "window" not in defaults:
+        return
+    try:
+        sub = parse_prometheus_duration(defaults[_SUB_WINDOW_ARG], _SUB_WINDOW_ARG)
+        window = parse_prometheus_duration(defaults["window"], "window")
+    except UserError:
+        yield ctx.problem(
+            template,
+            "spec.args",
+            f"{_SUB_WINDOW_ARG} {defaults[_SUB_WINDOW_ARG]!r} and window {defaults['window']!r} "
+            "must be Prometheus durations (30s, 2m)",
+            NAME,
+        )
+        return
+    if sub <= 0 or window < MIN_SUB_WINDOWS * sub - 1e-9:
+        yield ctx.problem(
+            template,
+            "spec.args",
+            f"a {defaults['window']} window holds {window / sub if sub > 0 else 0:g} "
+            f"{_SUB_WINDOW_ARG}s of {defaults[_SUB_WINDOW_ARG]}, under {MIN_SUB_WINDOWS}: a stall "
+            "across a border would leave no clean one to tell a burst from a regression "
+            "(docs/decisions/0130)",
             NAME,
         )
 
