@@ -49,6 +49,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 TIME_SCALE = 10.0  # the PodMonitor's 10 s interval becomes a 1 s scrape
 WINDOW = "15s"  # the analysis window arg: short, still 15 scrapes per series
+# The latency burst guard's sub-windows: three in the window, as the validator demands (0130).
+SUB_WINDOWS = {"latency-sub-window": "5s", "latency-sub-window-requests": "5"}
 CANARY_FAULTS = {"visa": {"timeout_rate": 0.2}, "discover": {"error_rate": 1.0}}
 RENAMED = ("paystream_auth_requests_total", "paystream_auth_authorizations_total")
 
@@ -71,6 +73,7 @@ class Live:
             "window": WINDOW,
             "min-requests": "5",
             "min-latency-requests": "5",
+            **SUB_WINDOWS,
             **THRESHOLDS,
         }
         dashboard = json.loads(
@@ -84,7 +87,10 @@ class Live:
             "window": WINDOW,
             "min_requests": "5",
             "min_latency_requests": "5",
-            **{name.replace("-", "_"): value for name, value in THRESHOLDS.items()},
+            **{
+                name.replace("-", "_"): value
+                for name, value in {**SUB_WINDOWS, **THRESHOLDS}.items()
+            },
             "__rate_interval": "10s",
         }
         return [
