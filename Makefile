@@ -50,9 +50,11 @@ crds: setup ## make sure PAYSTREAM_CRDS_DIR holds the pinned CRDs (downloads the
 # Everything but the lab on PYTEST_WORKERS processes, a module per worker (module fixtures start
 # their processes once); then the lab scenarios alone, since they time themselves.
 PYTEST_WORKERS ?= 2
+# The lab run collects only the files that carry the mark, not all of the suite's modules.
+LAB_TESTS = $(shell grep -rlE 'mark\.lab\b' --include='test_*.py' service/tests loadgen/tests tests)
 test: setup crds lint ## the whole test suite (lint, unit, integration, manifests, monitoring, lab, git)
 	$(RUN) pytest -m "not lab" -n $(PYTEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
-	$(RUN) pytest -m lab $(PYTEST_ARGS)
+	$(RUN) pytest -m lab $(PYTEST_ARGS) $(LAB_TESTS)
 
 pytest: setup crds ## the test suite without lint; PYTEST_ARGS selects a part (CI runs it in shards)
 	$(RUN) pytest $(PYTEST_ARGS)
