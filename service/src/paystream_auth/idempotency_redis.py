@@ -8,7 +8,9 @@ step, so no two pods or versions both get `Fresh`. A claim lives `lease_seconds`
 `ttl_seconds`, a reversal's hold the seconds it names.
 
 Every call has its own deadline and a circuit breaker; a failure raises `StoreUnavailable` and
-the service answers 503 (docs/decisions/0056-idempotency-store-failure-is-a-503.md).
+the service answers 503 (docs/decisions/0056-idempotency-store-failure-is-a-503.md). So does a
+record this version cannot read, without counting against the breaker
+(docs/decisions/0134-an-unreadable-idempotency-record-is-a-503.md).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import msgspec
 from purgatory import AsyncCircuitBreakerFactory
@@ -40,6 +42,7 @@ from paystream_auth.idempotency import (
     StoredResponse,
     StoreUnavailable,
 )
+from paystream_auth.reversal import UNRESOLVED
 
 FORMAT: Final = b"1"
 BREAKER_NAME: Final = "idempotency-store"
@@ -47,18 +50,21 @@ BREAKER_NAME: Final = "idempotency-store"
 STORE_PASSWORD_FILE: Final = "idempotency-store-password"  # noqa: S105 (a file name)
 
 # KEYS[1] record; ARGV[1] the claimed value (1P..fp), ARGV[2] lease ms, ARGV[3] fingerprint.
-# Returns {0} fresh, {1, answer} replay, {2} mismatch, {3} in flight, {4} unknown format,
-# {5} reversing.
+# Returns {0} fresh, {1, answer} replay, {2} mismatch, {3} in flight, {4} unreadable (another
+# format, a cut record, a value that is not a string), {5} reversing.
 _CLAIM: Final = """
-local v = redis.call('GET', KEYS[1])
+local v = redis.pcall('GET', KEYS[1])
+if type(v) == 'table' then return {4} end
 if not v then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
   return {0}
 end
-if string.sub(v, 1, 1) ~= '1' then return {4} end
+local state = string.sub(v, 2, 2)
+if string.sub(v, 1, 1) ~= '1' or string.len(v) < 34 then return {4} end
+if state ~= 'P' and state ~= 'R' and state ~= 'D' then return {4} end
 if string.sub(v, 3, 34) ~= ARGV[3] then return {2} end
-if string.sub(v, 2, 2) == 'D' then return {1, string.sub(v, 35)} end
-if string.sub(v, 2, 2) == 'R' then return {5} end
+if state == 'D' then return {1, string.sub(v, 35)} end
+if state == 'R' then return {5} end
 return {3}
 """
 # KEYS[1] record; ARGV[1] the claimed value; ARGV[2] the done value; ARGV[3] ttl ms;
@@ -95,6 +101,13 @@ return 0
 
 _ANSWER_ENCODER: Final = msgspec.msgpack.Encoder()
 _ANSWER_DECODER: Final = msgspec.msgpack.Decoder(tuple[int, str, bytes])
+# (status, outcome) of every answer the service stores: its authorizations and the reversal's
+# `unresolved`. Any other record was not written by this service and is never replayed.
+STORED_ANSWERS: Final = frozenset(
+    {(200, "approved"), (200, "declined"), (UNRESOLVED.status_code, UNRESOLVED.outcome)}
+)
+
+T = TypeVar("T")
 
 # (operation, result, seconds): result is ok, error, timeout or rejected (circuit open).
 StoreObserver = Callable[[str, str, float], None]
@@ -108,9 +121,37 @@ def encode_answer(response: StoredResponse) -> bytes:
     return _ANSWER_ENCODER.encode((response.status_code, response.outcome, response.body))
 
 
+class UnreadableRecord(Exception):
+    """The record at a key is not one this version wrote: a person must look at it."""
+
+
 def decode_answer(raw: bytes) -> StoredResponse:
-    status_code, outcome, body = _ANSWER_DECODER.decode(raw)
+    try:
+        status_code, outcome, body = _ANSWER_DECODER.decode(raw)
+    except msgspec.DecodeError:
+        raise UnreadableRecord("the stored answer is not (status, outcome, body)") from None
+    if (status_code, outcome) not in STORED_ANSWERS:
+        raise UnreadableRecord("the stored answer is not one the service writes")
     return StoredResponse(status_code, body, outcome)
+
+
+def read_claim(reply: object) -> Claim:
+    match reply:
+        case [0]:
+            return Fresh()
+        case [1, bytes() as answer]:
+            return Replay(decode_answer(answer))
+        case [2]:
+            return Mismatch()
+        case [3]:
+            return InFlight()
+        case [5]:
+            return Reversing()
+    raise UnreadableRecord("the stored record has a format this version cannot read")
+
+
+def _ignore(reply: object) -> None:
+    return None
 
 
 class PasswordFile(CredentialProvider):
@@ -187,41 +228,30 @@ class RedisIdempotencyStore:
 
     async def claim(self, key: str, fingerprint: bytes) -> Claim:
         claimed = FORMAT + b"P" + fingerprint
-        reply = await self._call(
+        return await self._call(
             "claim", self._claim, record_key(self._environment, key),
-            [claimed, self._lease_ms, fingerprint],
+            [claimed, self._lease_ms, fingerprint], read_claim,
         )  # fmt: skip
-        code = int(reply[0])
-        if code == 0:
-            return Fresh()
-        if code == 1:
-            return Replay(decode_answer(reply[1]))
-        if code == 2:
-            return Mismatch()
-        if code == 3:
-            return InFlight()
-        if code == 5:
-            return Reversing()
-        raise StoreUnavailable("the stored record has a format this version cannot read")
 
     async def complete(self, key: str, fingerprint: bytes, response: StoredResponse) -> None:
         done = FORMAT + b"D" + fingerprint + encode_answer(response)
         await self._call(
             "complete", self._complete, record_key(self._environment, key),
             [FORMAT + b"P" + fingerprint, done, self._ttl_ms, FORMAT + b"R" + fingerprint],
+            _ignore,
         )  # fmt: skip
 
     async def release(self, key: str, fingerprint: bytes) -> None:
         await self._call(
             "release", self._release, record_key(self._environment, key),
-            [FORMAT + b"P" + fingerprint, FORMAT + b"R" + fingerprint],
+            [FORMAT + b"P" + fingerprint, FORMAT + b"R" + fingerprint], _ignore,
         )  # fmt: skip
 
     async def reverse(self, key: str, fingerprint: bytes, hold_seconds: float) -> None:
         await self._call(
             "reverse", self._reverse, record_key(self._environment, key),
             [FORMAT + b"P" + fingerprint, FORMAT + b"R" + fingerprint,
-             max(1, round(hold_seconds * 1000))],
+             max(1, round(hold_seconds * 1000))], _ignore,
         )  # fmt: skip
 
     async def _call(
@@ -230,13 +260,17 @@ class RedisIdempotencyStore:
         script: Callable[..., Awaitable[Any]],
         key: str,
         args: list[bytes | int],
-    ) -> Any:
+        read: Callable[[Any], T],
+    ) -> T:
+        """One script call; `read` turns its reply into the answer outside the breaker: an
+        unreadable record is that key's trouble, not an outage that opens the circuit for all."""
         started = time.perf_counter()
         result = "ok"
         try:
             async with self._breaker:
                 async with asyncio.timeout(self._timeout_seconds):
-                    return await script(keys=[key], args=args)
+                    reply = await script(keys=[key], args=args)
+            return read(reply)
         except OpenedState as exc:
             exc.__traceback__ = None  # purgatory re-raises one object: keep it from growing
             result = "rejected"
@@ -244,7 +278,7 @@ class RedisIdempotencyStore:
         except TimeoutError:
             result = "timeout"
             raise StoreUnavailable("timeout") from None
-        except (RedisError, OSError, msgspec.DecodeError) as exc:
+        except (RedisError, OSError, UnreadableRecord) as exc:
             result = "error"
             raise StoreUnavailable(type(exc).__name__) from None
         finally:
