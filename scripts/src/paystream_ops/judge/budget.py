@@ -12,6 +12,10 @@ boundary beyond stable's before any of it counts as evidence (a non-inferiority 
 that stalls (a GC pause, CFS throttling, a noisy node) slows every request it holds together:
 correlated, not the independent draws the bar assumes, and a share of the window however much
 traffic there is, so no bar covers it. see docs/decisions/0110-latency-margin-for-pod-stalls.md
+A stall of S seconds makes a request slower than boundary b only if it arrived in the stall's
+first S - b seconds, so the margin shrinks with the boundary and is 0 from S on: requests slower
+than the stall itself (timeouts) are judged at full power.
+see docs/decisions/0135-latency-margin-per-boundary.md
 
 A stall the margin does not cover (the lab's compressed windows, a longer freeze) is still a
 burst: it sits in one or two sub-windows of the window, where a slower release is slower in
@@ -71,6 +75,19 @@ class Bar:
 def margin_value() -> str:
     """The latency margin as the template's arg spells it ("0.01")."""
     return f"{LATENCY_MARGIN:g}"
+
+
+def stall_value() -> str:
+    """The tolerated stall as the template's arg spells it ("1.2")."""
+    return f"{TOLERATED_STALL_SECONDS:g}"
+
+
+def boundary_margin(
+    boundary: float, margin: float = LATENCY_MARGIN, stall: float = TOLERATED_STALL_SECONDS
+) -> float:
+    """The margin at one boundary: the share of the window a stall of `stall` seconds makes
+    slower than `boundary` (`margin` is the share the whole stall takes)."""
+    return margin * max(0.0, 1 - boundary / stall) if stall > 0 else 0.0
 
 
 def sub_window_value() -> str:
