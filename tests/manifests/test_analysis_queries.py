@@ -438,3 +438,24 @@ def test_latency_tells_a_burst_from_a_sustained_regression(
         + _exact(queries["amex-latency"], amex)
     )
     _promtool(tmp_path, series, cases)
+
+
+@pytest.mark.parametrize(("stable_per_step", "vetoed"), [(630, True), (70, False)])
+def test_the_burst_guard_checks_fewer_requests_at_a_lower_weight(
+    template: dict[str, Any], tmp_path: Path, stable_per_step: int, vetoed: bool
+) -> None:
+    """210 canary requests a sub-window, one freeze: at the 10% step (stable 9 times the
+    canary) the floor is 322 * (1 + 1/9) / 2 = 179, so the clean sub-windows veto the burst; at
+    equal traffic 210 is under the floor of 322 and the whole-window score decides, as before
+    (docs/decisions/0136)."""
+    args, queries = _args(template), _filled(template)
+    bar = float(args["max-latency-score"])
+    per_step = 70
+    freeze = [0] * 30
+    freeze[26] = 60
+    series = _bursty(CANARY, "discover", per_step, freeze) + _bursty(
+        STABLE, "discover", stable_per_step, [0] * 30
+    )
+    whole = score(60, 12 * per_step, 0, 12 * stable_per_step)
+    assert whole > bar
+    _promtool(tmp_path, series, _exact(queries["discover-latency"], 0.0 if vetoed else whole))

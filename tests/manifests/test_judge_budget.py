@@ -137,6 +137,18 @@ def test_the_burst_guard_floor_is_where_the_smallest_regression_shows() -> None:
     assert n * (q - m) / math.sqrt(2 * n * q * (1 - q)) < NormalDist().inv_cdf(0.99)
 
 
+def test_the_burst_guard_floor_follows_the_canary_s_weight() -> None:
+    """The excess's variance is Nc q (1 - q) (1 + Nc / Ns): the floor of 322 holds at equal
+    traffic, about 179 at the 10% step (docs/decisions/0136)."""
+    floor = budget.sub_window_requests()
+    assert budget.sub_window_checked(floor, floor)
+    assert not budget.sub_window_checked(floor - 1, floor - 1)
+    assert budget.sub_window_checked(180, 9 * 180)
+    assert not budget.sub_window_checked(178, 9 * 178)
+    # Nothing to compare against: never checked.
+    assert not budget.sub_window_checked(1000, 0)
+
+
 @pytest.mark.parametrize("env", ["prod", "staging"])
 def test_each_overlay_sets_the_burst_guard_and_enough_sub_windows(
     repo_root: Path, env: str

@@ -96,14 +96,25 @@ def sub_window_value() -> str:
 
 
 def sub_window_requests() -> int:
-    """The fewest canary requests of a network a sub-window needs before it may veto: there a
-    regression of share q = `SMALLEST_LATENCY_REGRESSION` shows an excess beyond the margin m
-    but for `SUB_WINDOW_MISS`. The excess Xc - Nc (Xs / Ns + m) has mean Nc (q - m) and, at
-    worst (stable no larger than the canary, the 50% step), variance 2 Nc q (1 - q):
-    Nc >= 2 z^2 q (1 - q) / (q - m)^2, z the normal quantile of 1 - miss."""
+    """The fewest canary requests of a network a sub-window needs before it may veto, at equal
+    canary and stable traffic (the 50% step): there a regression of share
+    q = `SMALLEST_LATENCY_REGRESSION` shows an excess beyond the margin m but for
+    `SUB_WINDOW_MISS`. The excess Xc - Nc (Xs / Ns + m) has mean Nc (q - m) and variance
+    Nc q (1 - q) (1 + Nc / Ns), 2 Nc q (1 - q) at equal traffic:
+    Nc >= 2 z^2 q (1 - q) / (q - m)^2, z the normal quantile of 1 - miss. At another weight the
+    query scales it by (1 + Nc / Ns) / 2.
+    see docs/decisions/0136-burst-guard-floor-follows-the-weight.md"""
     q, m = SMALLEST_LATENCY_REGRESSION, LATENCY_MARGIN
     z = NormalDist().inv_cdf(1 - SUB_WINDOW_MISS)
     return math.ceil(2 * z * z * q * (1 - q) / (q - m) ** 2)
+
+
+def sub_window_checked(canary: float, stable: float, floor: float | None = None) -> bool:
+    """Whether a sub-window with these counts of one network may veto (the query's rule)."""
+    if stable <= 0:
+        return False
+    floor = sub_window_requests() if floor is None else floor
+    return canary >= floor * (1 + canary / stable) / 2
 
 
 def comparisons(signal: str) -> int:

@@ -19,10 +19,10 @@ with a margin m of 0 except for latency:
   a stall of `latency-stall-seconds` S makes slower than b, `margin * max(0, 1 - b / S)`: 0 past
   the stall, where timeouts show (docs/decisions/0135-latency-margin-per-boundary.md). A
   boundary's score counts only where every sub-window (`latency-sub-window`, a PromQL subquery
-  over the window) in which the canary served at least `latency-sub-window-requests` of the
-  network shows that excess too; where one does not, the slow requests are a burst (a frozen
-  pod), not a slower release, and the boundary
-  reads 0 (docs/decisions/0130-latency-burst-guard.md).
+  over the window) in which the canary served enough of the network to check
+  (`latency-sub-window-requests` at equal traffic, fewer at a lower weight) shows that excess
+  too; where one does not, the slow requests are a burst (a frozen pod), not a slower release,
+  and the boundary reads 0 (docs/decisions/0130-latency-burst-guard.md, 0136).
 
 Below the minimum count a network reads NaN (inconclusive) unless its score is already over
 the bar: overwhelming evidence fails at any count. see docs/decisions/0061-decide-on-evidence.md
@@ -203,7 +203,8 @@ def _latency_operands(network: str, window: str) -> tuple[str, str, str, str]:
 
 def burst_guard(network: str, signal: Signal) -> str:
     """1 per (network, le) where every checked sub-window shows the canary's excess beyond the
-    margin, 0 where one does not; 1 where no sub-window has enough canary requests to check.
+    margin, 0 where one does not; 1 where no sub-window has enough canary requests to check
+    (the floor at equal traffic, less at a lower canary weight).
     Subquery steps are aligned to multiples of the sub-window (not to the measurement): the
     checked sub-windows end in the window (Prometheus 2 also at its start), and the freshest,
     partial one is left to the whole-window score."""
@@ -217,12 +218,16 @@ def burst_guard(network: str, signal: Signal) -> str:
         "*",
         _group(_lines(xs, "/", ns, "+ on (le) group_left ()", boundary_margins(signal))),
     )
-    enough = _sum(DURATION_COUNT, "canary", network, window=sub)
+    # Checked from the floor at equal traffic, scaled by the excess's variance at the canary's
+    # weight, (1 + Nc / Ns) / 2 (docs/decisions/0136-burst-guard-floor-follows-the-weight.md).
+    canary = _sum(DURATION_COUNT, "canary", network, window=sub)
+    stable = _sum(DURATION_COUNT, "stable", network, window=sub)
+    floor = _lines(f"{{{{args.{signal.sub_window_requests_arg}}}}} * (1 + {canary} / {stable}) / 2")
     checked = _group(
         _lines(
             _group(excess) + " > bool 0",
             "and on (network)",
-            _group(f"{enough} >= {{{{args.{signal.sub_window_requests_arg}}}}}"),
+            _group(_lines(canary, ">=", floor)),
         )
     )
     every = f"min_over_time({checked}[{{{{args.window}}}}:{{{{args.{sub}}}}}])"
