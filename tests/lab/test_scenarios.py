@@ -12,6 +12,7 @@ from typing import Any
 import msgspec
 import pytest
 from paystream_ops.cli import main
+from paystream_ops.judge.budget import boundary_margin
 from paystream_ops.lab.controller_schema import schema_errors
 from paystream_ops.lab.durations import parse_prometheus_duration
 from paystream_ops.lab.phases import Phase
@@ -311,3 +312,7 @@ def test_a_whole_network_slowdown_is_aborted_at_once_on_its_latency(
     (reading,) = [r for r in result.readings if r.metric == "discover-latency"]
     assert reading.sentence().startswith("Discover: latency over ")
     assert reading.canary_bad > 0.9 * reading.canary_total
+    # The margin at the boundary read, shaped by the stall the run was judged with (lab-scaled
+    # like the latencies: in real seconds the judge's own), not by the cluster's 1.2 s.
+    assert reading.boundary_seconds is not None
+    assert (reading.margin or 0.0) == pytest.approx(boundary_margin(reading.boundary_seconds))

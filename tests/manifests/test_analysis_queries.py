@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
-from paystream_ops.judge.budget import LATENCY_BOUNDARIES
+from paystream_ops.judge.budget import LATENCY_BOUNDARIES, boundary_margin
 from paystream_ops.judge.figures import FIGURES_TEMPLATE_NAME
 from paystream_ops.judge.template import TEMPLATE_NAME
 from paystream_ops.render import render
@@ -88,6 +88,13 @@ def score(xc: float, nc: float, xs: float, ns: float, margin: float = 0.0) -> fl
     raises stable's ratio by the margin first (docs/decisions/0110)."""
     excess = xc - nc * (xs / ns + margin)
     return float(excess / (nc * (xc + xs) / (nc + ns) * (1 + nc / ns) + 1) ** 0.5)
+
+
+def margin_at(args: dict[str, str], le: str) -> float:
+    """The latency margin at one boundary, shaped by the stall (docs/decisions/0135)."""
+    return boundary_margin(
+        float(le), float(args["latency-margin"]), float(args["latency-stall-seconds"])
+    )
 
 
 def _exact(query: str, expected: float) -> list[dict[str, Any]]:
@@ -251,13 +258,20 @@ def test_latency_compares_the_distributions(template: dict[str, Any], tmp_path: 
         + _histogram(CANARY, "discover", {}, 1)
         + _histogram(STABLE, "discover", {}, 50)
     )
-    m = float(args["latency-margin"])
-    visa = max(score(30 * s, 30 * s, 10 * s, 300 * s, m), score(30 * s, 30 * s, 0, 300 * s, m))
-    amex = score(3 * s, 30 * s, 0, 300 * s, m)
+
+    def m(le: str) -> float:
+        return margin_at(args, le)
+
+    # Each network's score is its largest over the boundaries; past the stall the margin is 0.
+    visa = max(
+        score(30 * s, 30 * s, 10 * s, 300 * s, m("0.03")),
+        score(30 * s, 30 * s, 0, 300 * s, m("0.05")),
+    )
+    amex = score(3 * s, 30 * s, 0, 300 * s, m("0.5"))
     assert bar < min(visa, amex)
-    # Mastercard reads the margin below zero: at 30 ms, or where neither side has any.
-    mastercard = max(score(s, 30 * s, 10 * s, 300 * s, m), score(0, 30 * s, 0, 300 * s, m))
-    assert mastercard < 0
+    # Mastercard: below zero at 30 ms, 0 where neither side has any past the stall.
+    assert score(s, 30 * s, 10 * s, 300 * s, m("0.03")) < 0
+    mastercard = 0.0
     cases = (
         _exact(queries["visa-latency"], visa)
         + _exact(queries["mastercard-latency"], mastercard)
@@ -273,7 +287,7 @@ def test_latency_forgives_the_share_one_stalled_pod_makes_slow(
     """Visa: 1 in 100 canary requests over 30 ms (a stall: all below the stall's length) where
     stable has none: within the margin. Mastercard: 3 in 100, beyond it by chance's five units."""
     s, args, queries = _steps(template), _args(template), _filled(template)
-    bar, m = float(args["max-latency-score"]), float(args["latency-margin"])
+    bar, m = float(args["max-latency-score"]), margin_at(args, "0.03")
     series = (
         _histogram(CANARY, "visa", {"0.03": 396}, 400)
         + _histogram(STABLE, "visa", {}, 400)
@@ -282,10 +296,25 @@ def test_latency_forgives_the_share_one_stalled_pod_makes_slow(
     )
     visa = score(4 * s, 400 * s, 0, 400 * s, m)
     mastercard = score(12 * s, 400 * s, 0, 400 * s, m)
-    assert visa <= bar < score(4 * s, 400 * s, 0, 400 * s)  # without the margin: aborted
+    assert 0 < visa <= bar < score(4 * s, 400 * s, 0, 400 * s)  # without the margin: aborted
     assert mastercard > bar
     cases = _exact(queries["visa-latency"], visa)
     _promtool(tmp_path, series, cases + _exact(queries["mastercard-latency"], mastercard))
+
+
+def test_timeouts_past_the_stall_are_judged_without_the_margin(
+    template: dict[str, Any], tmp_path: Path
+) -> None:
+    """The incident's shape: 1 in 60 Visa canary requests ends at the 2 s deadline (slower than
+    1.5 s, under 2.5 s), stable has none. No stall lasts past 1.5 s, so there the margin is 0
+    and the score fails; the flat margin of 0110 would have forgiven it (docs/decisions/0135)."""
+    s, args, queries = _steps(template), _args(template), _filled(template)
+    bar, flat = float(args["max-latency-score"]), float(args["latency-margin"])
+    deadline = {le: 59 for le in LATENCY_BOUNDARIES if float(le) < 2}
+    series = _histogram(CANARY, "visa", deadline, 60) + _histogram(STABLE, "visa", {}, 600)
+    visa = score(s, 60 * s, 0, 600 * s, margin_at(args, "1.5"))
+    assert score(s, 60 * s, 0, 600 * s, flat) <= bar < visa
+    _promtool(tmp_path, series, _exact(queries["visa-latency"], visa))
 
 
 def test_a_stable_with_little_traffic_left_cannot_make_a_healthy_canary_fail(
@@ -377,7 +406,9 @@ def test_latency_tells_a_burst_from_a_sustained_regression(
     Mastercard's whole-window score, which fails. Amex: the same freeze with too few canary
     requests per sub-window to check: the whole-window score, as before the guard."""
     args, queries = _args(template), _filled(template)
-    bar, m = float(args["max-latency-score"]), float(args["latency-margin"])
+    # Slower than every boundary: read past the stall, where the margin is 0.
+    bar, m = float(args["max-latency-score"]), margin_at(args, LATENCY_BOUNDARIES[-1])
+    assert m == 0
     per_sub = int(args["latency-sub-window-requests"])
     assert args["latency-sub-window"] == "30s" and _steps(template) == 12
     per_step = 120  # 360 canary requests a sub-window: checked
@@ -407,3 +438,24 @@ def test_latency_tells_a_burst_from_a_sustained_regression(
         + _exact(queries["amex-latency"], amex)
     )
     _promtool(tmp_path, series, cases)
+
+
+@pytest.mark.parametrize(("stable_per_step", "vetoed"), [(630, True), (70, False)])
+def test_the_burst_guard_checks_fewer_requests_at_a_lower_weight(
+    template: dict[str, Any], tmp_path: Path, stable_per_step: int, vetoed: bool
+) -> None:
+    """210 canary requests a sub-window, one freeze: at the 10% step (stable 9 times the
+    canary) the floor is 322 * (1 + 1/9) / 2 = 179, so the clean sub-windows veto the burst; at
+    equal traffic 210 is under the floor of 322 and the whole-window score decides, as before
+    (docs/decisions/0136)."""
+    args, queries = _args(template), _filled(template)
+    bar = float(args["max-latency-score"])
+    per_step = 70
+    freeze = [0] * 30
+    freeze[26] = 60
+    series = _bursty(CANARY, "discover", per_step, freeze) + _bursty(
+        STABLE, "discover", stable_per_step, [0] * 30
+    )
+    whole = score(60, 12 * per_step, 0, 12 * stable_per_step)
+    assert whole > bar
+    _promtool(tmp_path, series, _exact(queries["discover-latency"], 0.0 if vetoed else whole))

@@ -88,9 +88,23 @@ def test_each_overlay_sets_the_derived_margin_and_a_window_it_covers(
 ) -> None:
     data = yaml.safe_load((repo_root / "overlays" / env / "analysis-thresholds.yaml").read_text())
     assert data["data"]["latency-margin"] == _recomputed_margin(), f"overlays/{env}"
+    assert data["data"]["latency-stall-seconds"] == budget.stall_value() == "1.2", env
     window = data["data"]["window"]
     assert window.endswith("m"), "the test understands minute windows only"
     assert int(window[:-1]) * 60 >= budget.MIN_WINDOW_SECONDS, f"overlays/{env}: window"
+
+
+def test_the_margin_shrinks_to_0_at_the_stall() -> None:
+    """A stall of S seconds slows past boundary b the requests of its first S - b seconds
+    (docs/decisions/0135): the full margin at 0 s, none from S on."""
+    margins = [budget.boundary_margin(float(b)) for b in budget.LATENCY_BOUNDARIES]
+    assert margins == sorted(margins, reverse=True)
+    assert budget.boundary_margin(0.0) == budget.LATENCY_MARGIN
+    assert budget.boundary_margin(0.6) == pytest.approx(budget.LATENCY_MARGIN / 2)
+    assert budget.boundary_margin(1.5) == budget.boundary_margin(2.5) == 0.0
+    # Negative: a flat margin would forgive the 1.5 s boundary as much as the 30 ms one.
+    assert budget.boundary_margin(1.5) < budget.boundary_margin(0.03)
+    assert {a.name: a.default for a in args()}["latency-stall-seconds"] == "1.2"
 
 
 def test_a_margin_that_does_not_match_the_derivation_is_caught(repo_root: Path) -> None:
@@ -121,6 +135,18 @@ def test_the_burst_guard_floor_is_where_the_smallest_regression_shows() -> None:
     # Negative: one request fewer does not reach it.
     n -= 1
     assert n * (q - m) / math.sqrt(2 * n * q * (1 - q)) < NormalDist().inv_cdf(0.99)
+
+
+def test_the_burst_guard_floor_follows_the_canary_s_weight() -> None:
+    """The excess's variance is Nc q (1 - q) (1 + Nc / Ns): the floor of 322 holds at equal
+    traffic, about 179 at the 10% step (docs/decisions/0136)."""
+    floor = budget.sub_window_requests()
+    assert budget.sub_window_checked(floor, floor)
+    assert not budget.sub_window_checked(floor - 1, floor - 1)
+    assert budget.sub_window_checked(180, 9 * 180)
+    assert not budget.sub_window_checked(178, 9 * 178)
+    # Nothing to compare against: never checked.
+    assert not budget.sub_window_checked(1000, 0)
 
 
 @pytest.mark.parametrize("env", ["prod", "staging"])

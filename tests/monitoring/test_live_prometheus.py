@@ -101,11 +101,11 @@ class Live:
 
 
 # The thresholds the template's queries use too (overwhelming evidence below min-requests), and
-# the latency margin (docs/decisions/0110).
+# the latency margin and the stall that shapes it (docs/decisions/0110, 0135).
 THRESHOLDS = {
     a.name: str(a.default)
     for a in judge_args()
-    if a.name.startswith("max-") or a.name.endswith("-margin")
+    if a.name.startswith("max-") or a.name.endswith(("-margin", "-stall-seconds"))
 }
 
 

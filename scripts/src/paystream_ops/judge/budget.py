@@ -12,6 +12,10 @@ boundary beyond stable's before any of it counts as evidence (a non-inferiority 
 that stalls (a GC pause, CFS throttling, a noisy node) slows every request it holds together:
 correlated, not the independent draws the bar assumes, and a share of the window however much
 traffic there is, so no bar covers it. see docs/decisions/0110-latency-margin-for-pod-stalls.md
+A stall of S seconds makes a request slower than boundary b only if it arrived in the stall's
+first S - b seconds, so the margin shrinks with the boundary and is 0 from S on: requests slower
+than the stall itself (timeouts) are judged at full power.
+see docs/decisions/0135-latency-margin-per-boundary.md
 
 A stall the margin does not cover (the lab's compressed windows, a longer freeze) is still a
 burst: it sits in one or two sub-windows of the window, where a slower release is slower in
@@ -73,20 +77,44 @@ def margin_value() -> str:
     return f"{LATENCY_MARGIN:g}"
 
 
+def stall_value() -> str:
+    """The tolerated stall as the template's arg spells it ("1.2")."""
+    return f"{TOLERATED_STALL_SECONDS:g}"
+
+
+def boundary_margin(
+    boundary: float, margin: float = LATENCY_MARGIN, stall: float = TOLERATED_STALL_SECONDS
+) -> float:
+    """The margin at one boundary: the share of the window a stall of `stall` seconds makes
+    slower than `boundary` (`margin` is the share the whole stall takes)."""
+    return margin * max(0.0, 1 - boundary / stall) if stall > 0 else 0.0
+
+
 def sub_window_value() -> str:
     """The sub-window as the template's arg spells it ("30s")."""
     return f"{SUB_WINDOW_SECONDS}s"
 
 
 def sub_window_requests() -> int:
-    """The fewest canary requests of a network a sub-window needs before it may veto: there a
-    regression of share q = `SMALLEST_LATENCY_REGRESSION` shows an excess beyond the margin m
-    but for `SUB_WINDOW_MISS`. The excess Xc - Nc (Xs / Ns + m) has mean Nc (q - m) and, at
-    worst (stable no larger than the canary, the 50% step), variance 2 Nc q (1 - q):
-    Nc >= 2 z^2 q (1 - q) / (q - m)^2, z the normal quantile of 1 - miss."""
+    """The fewest canary requests of a network a sub-window needs before it may veto, at equal
+    canary and stable traffic (the 50% step): there a regression of share
+    q = `SMALLEST_LATENCY_REGRESSION` shows an excess beyond the margin m but for
+    `SUB_WINDOW_MISS`. The excess Xc - Nc (Xs / Ns + m) has mean Nc (q - m) and variance
+    Nc q (1 - q) (1 + Nc / Ns), 2 Nc q (1 - q) at equal traffic:
+    Nc >= 2 z^2 q (1 - q) / (q - m)^2, z the normal quantile of 1 - miss. At another weight the
+    query scales it by (1 + Nc / Ns) / 2.
+    see docs/decisions/0136-burst-guard-floor-follows-the-weight.md"""
     q, m = SMALLEST_LATENCY_REGRESSION, LATENCY_MARGIN
     z = NormalDist().inv_cdf(1 - SUB_WINDOW_MISS)
     return math.ceil(2 * z * z * q * (1 - q) / (q - m) ** 2)
+
+
+def sub_window_checked(canary: float, stable: float, floor: float | None = None) -> bool:
+    """Whether a sub-window with these counts of one network may veto (the query's rule)."""
+    if stable <= 0:
+        return False
+    floor = sub_window_requests() if floor is None else floor
+    return canary >= floor * (1 + canary / stable) / 2
 
 
 def comparisons(signal: str) -> int:

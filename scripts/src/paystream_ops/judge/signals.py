@@ -15,11 +15,14 @@ with a margin m of 0 except for latency:
   over `budget.LATENCY_BOUNDARIES`, so a whole-network slowdown shows at the lowest boundary and
   a slow tail at a higher one. Stable's ratio is raised by `budget.LATENCY_MARGIN` first
   (`Xs / Ns + margin`): only the canary's excess beyond what one stalled pod makes slow counts
-  (docs/decisions/0110-latency-margin-for-pod-stalls.md). A boundary's score counts only where
-  every sub-window (`latency-sub-window`, a PromQL subquery over the window) in which the canary
-  served at least `latency-sub-window-requests` of the network shows that excess too; where one
-  does not, the slow requests are a burst (a frozen pod), not a slower release, and the boundary
-  reads 0 (docs/decisions/0130-latency-burst-guard.md).
+  (docs/decisions/0110-latency-margin-for-pod-stalls.md), shrunk at each boundary b to the share
+  a stall of `latency-stall-seconds` S makes slower than b, `margin * max(0, 1 - b / S)`: 0 past
+  the stall, where timeouts show (docs/decisions/0135-latency-margin-per-boundary.md). A
+  boundary's score counts only where every sub-window (`latency-sub-window`, a PromQL subquery
+  over the window) in which the canary served enough of the network to check
+  (`latency-sub-window-requests` at equal traffic, fewer at a lower weight) shows that excess
+  too; where one does not, the slow requests are a burst (a frozen pod), not a slower release,
+  and the boundary reads 0 (docs/decisions/0130-latency-burst-guard.md, 0136).
 
 Below the minimum count a network reads NaN (inconclusive) unless its score is already over
 the bar: overwhelming evidence fails at any count. see docs/decisions/0061-decide-on-evidence.md
@@ -48,6 +51,7 @@ class Signal:
     min_count_arg: str
     unit: str  # what X / N is, for the report's rates
     margin_arg: str | None = None  # a share added to stable's ratio before comparing
+    stall_arg: str | None = None  # the stall the margin forgives, which shapes it per boundary
     # The burst guard's sub-window and its floor of canary requests (latency only).
     sub_window_arg: str | None = None
     sub_window_requests_arg: str | None = None
@@ -66,6 +70,7 @@ SIGNALS: tuple[Signal, ...] = (
         "min-latency-requests",
         "slower",
         "latency-margin",
+        "latency-stall-seconds",
         "latency-sub-window",
         "latency-sub-window-requests",
     ),
@@ -107,12 +112,12 @@ def _lines(*parts: str) -> str:
 
 
 def score(xc: str, nc: str, xs: str, ns: str, margin: str | None = None) -> str:
-    """The two-sample score of the module docstring, over four PromQL operands; `margin` (an
-    arg's name) raises stable's ratio before the canary's excess is counted."""
+    """The two-sample score of the module docstring, over four PromQL operands; `margin` (a
+    vector by `le`) raises stable's ratio before the canary's excess is counted."""
     expected = (
         _lines(nc, "*", xs, "/", ns)
         if margin is None
-        else _lines(nc, "*", _group(_lines(xs, "/", ns, f"+ {{{{args.{margin}}}}}")))
+        else _lines(nc, "*", _group(_lines(xs, "/", ns, "+ on (le) group_left ()", margin)))
     )
     excess = _lines(xc, "-", expected)
     spread = _lines(
@@ -126,6 +131,19 @@ def score(xc: str, nc: str, xs: str, ns: str, margin: str | None = None) -> str:
         "+ 1",
     )
     return _lines(_group(excess), "/", "sqrt" + _group(spread))
+
+
+def boundary_margins(signal: Signal) -> str:
+    """The margin at each latency boundary, one sample per `le`: `margin * max(0, 1 - b / S)`."""
+    assert signal.margin_arg and signal.stall_arg
+    boundaries = _lines(
+        *(
+            ("or " if i else "") + f'label_replace(vector({b}), "le", "{b}", "", "")'
+            for i, b in enumerate(LATENCY_BOUNDARIES)
+        )
+    )
+    share = f"clamp_min(1 - {_group(boundaries)} / {{{{args.{signal.stall_arg}}}}}, 0)"
+    return _group(_lines(f"{{{{args.{signal.margin_arg}}}}}", "*", share))
 
 
 def decided(value: str, count: str, signal: Signal) -> str:
@@ -185,22 +203,31 @@ def _latency_operands(network: str, window: str) -> tuple[str, str, str, str]:
 
 def burst_guard(network: str, signal: Signal) -> str:
     """1 per (network, le) where every checked sub-window shows the canary's excess beyond the
-    margin, 0 where one does not; 1 where no sub-window has enough canary requests to check.
+    margin, 0 where one does not; 1 where no sub-window has enough canary requests to check
+    (the floor at equal traffic, less at a lower canary weight).
     Subquery steps are aligned to multiples of the sub-window (not to the measurement): the
     checked sub-windows end in the window (Prometheus 2 also at its start), and the freshest,
     partial one is left to the whole-window score."""
-    assert signal.margin_arg and signal.sub_window_arg and signal.sub_window_requests_arg
+    assert signal.sub_window_arg and signal.sub_window_requests_arg
     sub = signal.sub_window_arg
     xc, nc, xs, ns = _latency_operands(network, sub)
     excess = _lines(
-        xc, "-", nc, "*", _group(_lines(xs, "/", ns, f"+ {{{{args.{signal.margin_arg}}}}}"))
+        xc,
+        "-",
+        nc,
+        "*",
+        _group(_lines(xs, "/", ns, "+ on (le) group_left ()", boundary_margins(signal))),
     )
-    enough = _sum(DURATION_COUNT, "canary", network, window=sub)
+    # Checked from the floor at equal traffic, scaled by the excess's variance at the canary's
+    # weight, (1 + Nc / Ns) / 2 (docs/decisions/0136-burst-guard-floor-follows-the-weight.md).
+    canary = _sum(DURATION_COUNT, "canary", network, window=sub)
+    stable = _sum(DURATION_COUNT, "stable", network, window=sub)
+    floor = _lines(f"{{{{args.{signal.sub_window_requests_arg}}}}} * (1 + {canary} / {stable}) / 2")
     checked = _group(
         _lines(
             _group(excess) + " > bool 0",
             "and on (network)",
-            _group(f"{enough} >= {{{{args.{signal.sub_window_requests_arg}}}}}"),
+            _group(_lines(canary, ">=", floor)),
         )
     )
     every = f"min_over_time({checked}[{{{{args.window}}}}:{{{{args.{sub}}}}}])"
@@ -212,7 +239,7 @@ def burst_guard(network: str, signal: Signal) -> str:
 def _latency(network: str, signal: Signal) -> str:
     xc, nc, xs, ns = _latency_operands(network, "window")
     guarded = _lines(
-        _group(score(xc, nc, xs, ns, signal.margin_arg)), "*", burst_guard(network, signal)
+        _group(score(xc, nc, xs, ns, boundary_margins(signal))), "*", burst_guard(network, signal)
     )
     # `+ 0`: a vetoed negative score reads 0, not -0.
     worst = _lines(f"max by (network) {_group(guarded)}", "+ 0")

@@ -18,6 +18,7 @@ from paystream_ops.dashboards.analysis import AnalysisQuery
 from paystream_ops.judge.budget import (
     derive,
     margin_value,
+    stall_value,
     sub_window_requests,
     sub_window_value,
 )
@@ -66,6 +67,8 @@ def args() -> tuple[Arg, ...]:
             for s in SIGNALS
             if s.sub_window_requests_arg
         ),
+        # Last: the fixtures' JSON patches address the args above by index.
+        *(Arg(s.stall_arg, stall_value()) for s in SIGNALS if s.stall_arg),
     )
 
 

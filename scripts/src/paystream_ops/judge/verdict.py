@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from paystream_auth.networks import NETWORKS
 
+from paystream_ops.judge.budget import boundary_margin
 from paystream_ops.judge.signals import SIGNALS
 
 _TITLES = {s.name: s.title for s in SIGNALS}
@@ -78,7 +79,8 @@ class Reading:
     stable_bad: float
     stable_total: float
     boundary_seconds: float | None = None  # latency: "slower than" this (real time)
-    margin: float | None = None  # latency: the share stable's ratio is raised by first
+    margin: float | None = None  # latency: the share stable's ratio is raised by first (at
+    # the boundary read)
 
     def sentence(self) -> str:
         def pct(bad: float, total: float) -> str:
@@ -106,12 +108,17 @@ def latency_reading(
     totals: tuple[float, float],
     scale: float,
     margin: float = 0.0,
+    stall: float = 0.0,
 ) -> Reading:
-    """The boundary where canary and stable differ most; `under[le]` = (canary, stable)."""
+    """The boundary where canary and stable differ most; `under[le]` = (canary, stable);
+    `margin` and `stall` as the run's args (lab seconds), shaped per boundary as the judge does."""
     nc, ns = totals
 
+    def margin_at(le: str) -> float:
+        return boundary_margin(float(le), margin, stall) if stall else margin
+
     def at(le: str) -> float:
-        s = score(nc - under[le][0], nc, ns - under[le][1], ns, margin)
+        s = score(nc - under[le][0], nc, ns - under[le][1], ns, margin_at(le))
         return -math.inf if math.isnan(s) else s
 
     le = max(under, key=at) if under else None
@@ -119,5 +126,5 @@ def latency_reading(
         return Reading(metric, value, bar, 0, nc, 0, ns, margin=margin or None)
     slower = (nc - under[le][0], ns - under[le][1])
     return Reading(
-        metric, value, bar, slower[0], nc, slower[1], ns, float(le) * scale, margin or None
+        metric, value, bar, slower[0], nc, slower[1], ns, float(le) * scale, margin_at(le) or None
     )

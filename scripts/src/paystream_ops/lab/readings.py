@@ -16,6 +16,7 @@ from paystream_ops.judge.verdict import Reading, latency_reading, named
 
 _BARS = {s.name: s.threshold_arg for s in SIGNALS}
 _MARGINS = {s.name: s.margin_arg for s in SIGNALS}
+_STALLS = {s.name: s.stall_arg for s in SIGNALS}
 
 
 Sample = tuple[dict[str, str], float]
@@ -35,8 +36,8 @@ def _value(samples: list[Sample]) -> float:
     return sum(value for _, value in samples)
 
 
-def _margin(args: Mapping[str, str], name: str | None) -> float:
-    """The run's margin arg as a number; 0 without one (a reading, never a decision)."""
+def _number(args: Mapping[str, str], name: str | None) -> float:
+    """The run's arg as a number; 0 without one (a reading, never a decision)."""
     try:
         return float(args.get(name, "0")) if name else 0.0
     except ValueError:
@@ -78,7 +79,8 @@ def read_verdicts(
                     {le: (c, s) for le, (c, s) in under.items()},
                     (totals[0], totals[1]),
                     scale,
-                    _margin(args, _MARGINS[signal]),
+                    _number(args, _MARGINS[signal]),
+                    _number(args, _STALLS[signal]),
                 )
             )
             continue

@@ -463,6 +463,9 @@ class Lab:
             for arg in (template.get("spec") or {}).get("args") or []:
                 if isinstance(arg.get("value"), str):
                     values.setdefault(str(arg["name"]), arg["value"])
+        # As the analysis ran: time-scaled (the stall that shapes the latency margin, above all).
+        for scaled in self.manifests.scaled_args.values():
+            values.update({arg.name: arg.value for arg in scaled})
         values.update(
             {
                 "namespace": self.manifests.namespace,

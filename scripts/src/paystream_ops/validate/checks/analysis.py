@@ -7,7 +7,9 @@ query must select the pod-template hash, or it never sees canary data (the origi
 analysis filtered on a label the app never emitted). Queries are parsed by the real promtool
 with the template's default args filled in. A latency comparison must carry the stall margin,
 and the window must be long enough for the margin to cover the stall it is derived from
-(docs/decisions/0110-latency-margin-for-pod-stalls.md), and the burst guard: a subquery over
+(docs/decisions/0110-latency-margin-for-pod-stalls.md); the margin is shaped per boundary by
+that stall, at least the tolerated one (docs/decisions/0135-latency-margin-per-boundary.md);
+and the burst guard: a subquery over
 the window's sub-windows with a floor of canary requests, at least three sub-windows to a
 window (docs/decisions/0130-latency-burst-guard.md).
 
@@ -44,6 +46,8 @@ _MIN_COUNT = re.compile(r"\{\{\s*args\.min-[\w-]*requests\s*\}\}")
 _ONE_NETWORK = re.compile(r'network="([a-z]+)"')
 _MARGIN_ARG = "latency-margin"
 _MARGIN = re.compile(r"\{\{\s*args\.latency-margin\s*\}\}")
+_STALL_ARG = "latency-stall-seconds"
+_STALL = re.compile(r"\{\{\s*args\.latency-stall-seconds\s*\}\}")
 _LATENCY_SERIES = "_duration_seconds_bucket"
 _SUB_WINDOW_ARG = "latency-sub-window"
 _BURST_GUARD = (
@@ -199,6 +203,14 @@ def _verdict(
             "brief stall would abort a healthy release (docs/decisions/0110)",
             NAME,
         )
+    elif not figure and _LATENCY_SERIES in query and not _STALL.search(query):
+        yield ctx.problem(
+            template,
+            f"{where}.provider.prometheus.query",
+            "shapes no stall margin per boundary ({{args.latency-stall-seconds}}): timeouts, "
+            "slower than any stall, would be forgiven like a stall (docs/decisions/0135)",
+            NAME,
+        )
     if not figure and _LATENCY_SERIES in query and not all(r.search(query) for r in _BURST_GUARD):
         yield ctx.problem(
             template,
@@ -246,6 +258,27 @@ def _margin_window(
             f"{_MARGIN_ARG} {defaults[_MARGIN_ARG]} of a {defaults['window']} window covers a "
             f"{margin * window:g} s stall of one pod, under the {TOLERATED_STALL_SECONDS:g} s "
             "the judge tolerates: lengthen the window or see docs/decisions/0110",
+            NAME,
+        )
+    elif _STALL_ARG in defaults:
+        yield from _stall(ctx, template, defaults[_STALL_ARG], margin * window)
+
+
+def _stall(
+    ctx: TargetContext, template: K8sObject, value: str, covered: float
+) -> Iterator[Problem]:
+    """The stall shaping the margin: at least the tolerated one, at most what the margin covers."""
+    try:
+        stall = float(value)
+    except ValueError:
+        stall = -1.0
+    if not TOLERATED_STALL_SECONDS - 1e-9 <= stall <= covered + 1e-9:
+        yield ctx.problem(
+            template,
+            f"spec.args.[name={_STALL_ARG}]",
+            f"{_STALL_ARG} {value!r} must be a number of seconds from the tolerated "
+            f"{TOLERATED_STALL_SECONDS:g} s to the {covered:g} s the margin covers in the "
+            "window (docs/decisions/0135)",
             NAME,
         )
 
