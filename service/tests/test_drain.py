@@ -254,7 +254,8 @@ def test_a_sigterm_during_start_up_still_stops_every_worker(
     assert service.log_path is not None
     log = service.log_path.read_text()
     assert log.count('"event":"drain.start"') == 2, log[-2000:]
-    assert "Killing worker" not in log
+    # Before the kill timeout could expire: the workers drained, granian did not kill them (its
+    # "Killing worker" line alone has shown up for a worker already on its way out).
     assert exited_after < kill_timeout, f"exited {exited_after:.1f} s after SIGTERM"
 
 
