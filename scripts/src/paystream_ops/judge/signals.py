@@ -222,7 +222,7 @@ def burst_guard(network: str, signal: Signal) -> str:
     # weight, (1 + Nc / Ns) / 2 (docs/decisions/0136-burst-guard-floor-follows-the-weight.md).
     canary = _sum(DURATION_COUNT, "canary", network, window=sub)
     stable = _sum(DURATION_COUNT, "stable", network, window=sub)
-    floor = _lines(f"{{{{args.{signal.sub_window_requests_arg}}}}} * (1 + {canary} / {stable}) / 2")
+    floor = f"{{{{args.{signal.sub_window_requests_arg}}}}} * (1 + {canary} / {stable}) / 2"
     checked = _group(
         _lines(
             _group(excess) + " > bool 0",

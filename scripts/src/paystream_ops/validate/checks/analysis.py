@@ -195,32 +195,9 @@ def _verdict(
             "handful of times would pass or fail instead of reading NaN (inconclusive)",
             NAME,
         )
-    if not figure and _LATENCY_SERIES in query and not _MARGIN.search(query):
-        yield ctx.problem(
-            template,
-            f"{where}.provider.prometheus.query",
-            "compares latency without the stall margin ({{args.latency-margin}}): one pod's "
-            "brief stall would abort a healthy release (docs/decisions/0110)",
-            NAME,
-        )
-    elif not figure and _LATENCY_SERIES in query and not _STALL.search(query):
-        yield ctx.problem(
-            template,
-            f"{where}.provider.prometheus.query",
-            "shapes no stall margin per boundary ({{args.latency-stall-seconds}}): timeouts, "
-            "slower than any stall, would be forgiven like a stall (docs/decisions/0135)",
-            NAME,
-        )
-    if not figure and _LATENCY_SERIES in query and not all(r.search(query) for r in _BURST_GUARD):
-        yield ctx.problem(
-            template,
-            f"{where}.provider.prometheus.query",
-            "compares latency without the burst guard (min_over_time over "
-            "[{{args.window}}:{{args.latency-sub-window}}] with "
-            "{{args.latency-sub-window-requests}}): one frozen pod's burst would abort a "
-            "healthy release (docs/decisions/0130)",
-            NAME,
-        )
+    if not figure and _LATENCY_SERIES in query:
+        for message in _latency_gaps(query):
+            yield ctx.problem(template, f"{where}.provider.prometheus.query", message, NAME)
     networks = set(_ONE_NETWORK.findall(query))
     if len(networks) == 1 and not name.startswith(f"{next(iter(networks))}-"):
         network = next(iter(networks))
@@ -230,6 +207,28 @@ def _verdict(
             f"judges network {network} but does not say so: name it {network}-<signal> so a "
             "failed verdict names the network",
             NAME,
+        )
+
+
+def _latency_gaps(query: str) -> Iterator[str]:
+    """What a latency verdict's query lacks: the stall margin, then its shape per boundary
+    (meaningless without the margin), and the burst guard."""
+    if not _MARGIN.search(query):
+        yield (
+            "compares latency without the stall margin ({{args.latency-margin}}): one pod's "
+            "brief stall would abort a healthy release (docs/decisions/0110)"
+        )
+    elif not _STALL.search(query):
+        yield (
+            "shapes no stall margin per boundary ({{args.latency-stall-seconds}}): timeouts, "
+            "slower than any stall, would be forgiven like a stall (docs/decisions/0135)"
+        )
+    if not all(r.search(query) for r in _BURST_GUARD):
+        yield (
+            "compares latency without the burst guard (min_over_time over "
+            "[{{args.window}}:{{args.latency-sub-window}}] with "
+            "{{args.latency-sub-window-requests}}): one frozen pod's burst would abort a "
+            "healthy release (docs/decisions/0130)"
         )
 
 
