@@ -79,8 +79,7 @@ class Reading:
     stable_bad: float
     stable_total: float
     boundary_seconds: float | None = None  # latency: "slower than" this (real time)
-    margin: float | None = None  # latency: the share stable's ratio is raised by first (at
-    # the boundary read)
+    margin: float | None = None  # latency: what stable's ratio is raised by at that boundary
 
     def sentence(self) -> str:
         def pct(bad: float, total: float) -> str:
