@@ -44,6 +44,15 @@ def test_latency_is_read_at_the_boundary_where_the_versions_differ_most() -> Non
     assert reading.sentence().startswith("Discover: latency over 0.5 s 100.00% (30 of 30)")
 
 
+def test_counts_that_do_not_add_up_read_as_a_number_not_a_crash() -> None:
+    # More requests under a boundary than in all: two counts read a moment apart (a CI crash).
+    under = {"0.2": (105.0, 1010.0), "+Inf": (105.0, 1010.0)}
+    reading = latency_reading("visa-latency", "[3.1]", "4.61", under, (100, 1000), 10, 0.005, 0.12)
+    assert reading.canary_bad == -5 and reading.canary_total == 100
+    assert math.isfinite(score(-5, 100, -10, 1000))
+    assert math.isfinite(score(-5, 100, 0, 1000)) and score(-5, 100, 0, 1000) < 0
+
+
 def test_the_score_is_zero_for_equal_ratios_and_nan_without_traffic() -> None:
     assert score(3, 100, 30, 1000) == 0
     assert score(10, 80, 0.36, 720) > 4.61  # the 80 requests and 10 timeouts

@@ -64,7 +64,8 @@ def score(xc: float, nc: float, xs: float, ns: float, margin: float = 0.0) -> fl
     if nc <= 0 or ns <= 0:
         return math.nan
     excess = xc - nc * (xs / ns + margin)
-    return excess / math.sqrt(nc * (xc + xs) / (nc + ns) * (1 + nc / ns) + 1)
+    pooled = max(0.0, (xc + xs) / (nc + ns))  # counts read apart can dip below 0: no crash
+    return excess / math.sqrt(nc * pooled * (1 + nc / ns) + 1)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ report puts the rates beside the score: "Visa: failures 2.7% (34 of 1,250) again
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 
 import httpx
@@ -22,10 +23,13 @@ _STALLS = {s.name: s.stall_arg for s in SIGNALS}
 Sample = tuple[dict[str, str], float]
 
 
-def _query(client: httpx.Client, base_url: str, query: str) -> list[Sample]:
-    """The samples of an instant query; none if Prometheus does not answer (a report only)."""
+def _query(client: httpx.Client, base_url: str, query: str, at: float) -> list[Sample]:
+    """The samples of an instant query at `at`; none if Prometheus does not answer (a report
+    only). One `at` for a whole reading: counts queried a moment apart do not add up (more
+    requests under a boundary than in all)."""
+    params = {"query": query, "time": f"{at:.3f}"}
     try:
-        body = client.get(f"{base_url}/api/v1/query", params={"query": query}, timeout=5.0).json()
+        body = client.get(f"{base_url}/api/v1/query", params=params, timeout=5.0).json()
         result = (body.get("data") or {}).get("result") or []
         return [(dict(s["metric"]), float(s["value"][1])) for s in result]
     except (httpx.HTTPError, ValueError, KeyError, TypeError, IndexError):
@@ -52,6 +56,7 @@ def read_verdicts(
     scale: float,
 ) -> list[Reading]:
     """`metrics`: (name, last value) of each deciding metric; `args`: the run's arg values."""
+    at = time.time()
     readings: list[Reading] = []
     for metric, value in metrics:
         parts = named(metric)
@@ -65,10 +70,10 @@ def read_verdicts(
         if signal == "latency":
             under: dict[str, list[float]] = {}
             for i, role in enumerate(("canary", "stable")):
-                for labels, count in _query(client, base_url, queries[f"{role}-under"]):
+                for labels, count in _query(client, base_url, queries[f"{role}-under"], at):
                     under.setdefault(labels.get("le", "?"), [0.0, 0.0])[i] = count
             totals = [
-                _value(_query(client, base_url, queries[f"{r}-total"]))
+                _value(_query(client, base_url, queries[f"{r}-total"], at))
                 for r in ("canary", "stable")
             ]
             readings.append(
@@ -84,7 +89,7 @@ def read_verdicts(
                 )
             )
             continue
-        counts = {k: _value(_query(client, base_url, q)) for k, q in queries.items()}
+        counts = {k: _value(_query(client, base_url, q, at)) for k, q in queries.items()}
         readings.append(
             Reading(
                 metric,
