@@ -255,7 +255,7 @@ def test_a_sigterm_during_start_up_still_stops_every_worker(
     log = service.log_path.read_text()
     assert log.count('"event":"drain.start"') == 2, log[-2000:]
     # Before the kill timeout could expire: the workers drained, granian did not kill them (its
-    # "Killing worker" line alone has shown up for a worker already on its way out).
+    # "Killing worker" line alone shows up for an exited worker its watcher thread reaped first).
     assert exited_after < kill_timeout, f"exited {exited_after:.1f} s after SIGTERM"
 
 
