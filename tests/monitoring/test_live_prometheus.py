@@ -47,8 +47,8 @@ from .conftest import HERE, tool
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-TIME_SCALE = 10.0  # the PodMonitor's 10 s interval becomes a 1 s scrape
-WINDOW = "15s"  # the analysis window arg: short, still 15 scrapes per series
+TIME_SCALE = 10.0  # the PodMonitor's 5 s interval becomes a 0.5 s scrape
+WINDOW = "15s"  # the analysis window arg: short, still 30 scrapes per series
 # The latency burst guard's sub-windows: three in the window, as the validator demands (0130).
 SUB_WINDOWS = {"latency-sub-window": "5s", "latency-sub-window-requests": "5"}
 CANARY_FAULTS = {"visa": {"timeout_rate": 0.2}, "discover": {"error_rate": 1.0}}

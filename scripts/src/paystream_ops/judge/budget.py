@@ -51,7 +51,7 @@ TOLERATED_STALL_SECONDS = 1.2
 MIN_WINDOW_SECONDS = 120
 LATENCY_MARGIN = TOLERATED_STALL_SECONDS / MIN_WINDOW_SECONDS
 # The burst guard's sub-windows: long against a stall (one spoils at most the two it straddles),
-# at least three to a window (so one stays clean), three scrapes each (10 s PodMonitor interval).
+# at least three to a window (so one stays clean), several scrapes each (the PodMonitor's 5 s).
 SUB_WINDOW_SECONDS = 30
 MIN_SUB_WINDOWS = 3
 # The smallest latency regression the judge must catch (issue 13), and the chance a checked

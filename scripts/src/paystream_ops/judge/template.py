@@ -144,6 +144,29 @@ def thresholds_transformer() -> dict[str, Any]:
             }
             for arg in args()
             if arg.overlay
+        ]
+        + [_background_initial_delay()],
+    }
+
+
+# The background analysis looks between the step analysis' looks, not with them (the same
+# comparison twice): docs/decisions/0138-background-analysis-looks-between-the-steps-looks.md
+BACKGROUND_INITIAL_DELAY = "background-initial-delay"
+ROLLOUT_NAME = "auth-service"
+
+
+def _background_initial_delay() -> dict[str, Any]:
+    return {
+        "source": {
+            "kind": "ConfigMap",
+            "name": "analysis-thresholds",
+            "fieldPath": f"data.{BACKGROUND_INITIAL_DELAY}",
+        },
+        "targets": [
+            {
+                "select": {"kind": "Rollout", "name": ROLLOUT_NAME},
+                "fieldPaths": ["spec.strategy.canary.analysis.args.[name=initial-delay].value"],
+            }
         ],
     }
 

@@ -13,7 +13,10 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from paystream_ops.errors import UserError
 from paystream_ops.judge.figures import FIGURES_TEMPLATE_NAME
+from paystream_ops.judge.template import TEMPLATE_NAME
+from paystream_ops.lab.durations import parse_prometheus_duration
 from paystream_ops.validate.checks import TargetContext
 from paystream_ops.validate.model import (
     K8sObject,
@@ -26,6 +29,7 @@ from paystream_ops.validate.model import (
 )
 
 NAME = "rollout-refs"
+BACKGROUND = "spec.strategy.canary.analysis"
 GATEWAY_PLUGIN = "argoproj-labs/gatewayAPI"
 ARG_TAG = re.compile(r"\{\{\s*args\.([A-Za-z0-9_.-]+)\s*\}\}")
 
@@ -43,7 +47,7 @@ def analysis_uses(rollout: K8sObject) -> Iterator[AnalysisUse]:
     canary = as_dict(dig(rollout, "spec", "strategy", "canary"))
     background = as_dict(canary.get("analysis"))
     if background:
-        yield _use("spec.strategy.canary.analysis", background)
+        yield _use(BACKGROUND, background)
     for i, step in enumerate(as_list(canary.get("steps"))):
         analysis = as_dict(as_dict(step).get("analysis"))
         if analysis:
@@ -85,6 +89,7 @@ def check(ctx: TargetContext) -> Iterator[Problem]:
         for use in analysis_uses(rollout):
             yield from _analysis(ctx, rollout, use)
         yield from _figures_placement(ctx, rollout)
+        yield from _looks_apart(ctx, rollout)
 
 
 def _figures_placement(ctx: TargetContext, rollout: K8sObject) -> Iterator[Problem]:
@@ -113,6 +118,47 @@ def _figures_placement(ctx: TargetContext, rollout: K8sObject) -> Iterator[Probl
             "would have no figures",
             NAME,
         )
+
+
+def _looks_apart(ctx: TargetContext, rollout: K8sObject) -> Iterator[Problem]:
+    """The background analysis looks between a step analysis' first two looks: at the same
+    moments it would make the same comparison twice, after them it would look late.
+    see docs/decisions/0138-background-analysis-looks-between-the-steps-looks.md"""
+    template = ctx.rendered.find("AnalysisTemplate", TEMPLATE_NAME)
+    if template is None:
+        return
+    defaults = {n: a.get("value") for n, a in declared_args(template).items()}
+    uses = [u for u in analysis_uses(rollout) if TEMPLATE_NAME in dict(u.templates)]
+    background = next((u for u in uses if u.where == BACKGROUND), None)
+    first = _first_look(defaults, background) if background else None
+    if first is None:
+        return
+    for use in uses:
+        step = _first_look(defaults, use) if use is not background else None
+        if step is None:
+            continue
+        delay, interval = step
+        if not delay < first[0] < delay + interval:
+            yield ctx.problem(
+                rollout,
+                f"{BACKGROUND}.args[initial-delay]",
+                f"{first[0]:g}s is not between the first two looks of {use.where} ({delay:g}s "
+                f"and {delay + interval:g}s): the background analysis would repeat its "
+                "comparisons or look late (decisions/0138)",
+                NAME,
+            )
+
+
+def _first_look(defaults: dict[str, object], use: AnalysisUse) -> tuple[float, float] | None:
+    """(initial delay, interval) in seconds of a use of the deciding template; None if unset."""
+    values = {**defaults, **{n: a.get("value") for n, a in use.args.items() if "value" in a}}
+    try:
+        return (
+            parse_prometheus_duration(str(values.get("initial-delay")), use.where),
+            parse_prometheus_duration(str(values.get("interval")), use.where),
+        )
+    except UserError:
+        return None  # the analysis check reports a duration that does not parse
 
 
 def _services(ctx: TargetContext, rollout: K8sObject) -> Iterator[Problem]:
