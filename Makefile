@@ -49,7 +49,8 @@ crds: setup ## make sure PAYSTREAM_CRDS_DIR holds the pinned CRDs (downloads the
 
 # Everything but the lab on PYTEST_WORKERS processes, a module per worker (module fixtures start
 # their processes once); then the lab scenarios alone, since they time themselves.
-PYTEST_WORKERS ?= 2
+# Three on two cores: those tests mostly wait on processes (docs/decisions/0139-*).
+PYTEST_WORKERS ?= 3
 # The lab run collects only the files that carry the mark, not all of the suite's modules.
 LAB_TESTS = $(shell grep -rlE 'mark\.lab\b' --include='test_*.py' service/tests loadgen/tests tests)
 test: setup crds lint ## the whole test suite (lint, unit, integration, manifests, monitoring, lab, git)
