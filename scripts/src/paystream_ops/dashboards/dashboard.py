@@ -42,10 +42,10 @@ from paystream_ops.dashboards.slo import (
     recorded,
 )
 from paystream_ops.errors import UserError
+from paystream_ops.judge.template import ROLLOUT_NAME
 
 DATASOURCE = dm.DataSourceRef(type_val="prometheus", uid="${datasource}")
 POD_PATTERN = "auth-service-[a-z0-9]+-[a-z0-9]+"
-ROLLOUT_NAME = "auth-service"
 ROLLOUT_EVENT_REASONS = (
     "RolloutUpdated",
     "RolloutStepCompleted",

@@ -27,6 +27,8 @@ from paystream_ops.judge.signals import SIGNALS, Signal
 from paystream_ops.judge.verdict import named as network_of
 
 TEMPLATE_NAME = "auth-service-canary-vs-stable"
+ROLLOUT_NAME = "auth-service"
+THRESHOLDS = "analysis-thresholds"  # the overlay ConfigMap and the transformer reading it
 TEMPLATE_PATH = Path("base/analysis/analysis-canary-vs-stable.yaml")
 TRANSFORMER_PATH = Path("base/transformers/analysis-thresholds.yaml")
 COMMAND = "`paystream-ops dashboards` (make dashboards)"
@@ -126,12 +128,12 @@ def thresholds_transformer() -> dict[str, Any]:
     return {
         "apiVersion": "builtin",
         "kind": "ReplacementTransformer",
-        "metadata": {"name": "analysis-thresholds"},
+        "metadata": {"name": THRESHOLDS},
         "replacements": [
             {
                 "source": {
                     "kind": "ConfigMap",
-                    "name": "analysis-thresholds",
+                    "name": THRESHOLDS,
                     "fieldPath": f"data.{arg.name}",
                 },
                 "targets": [
@@ -152,14 +154,13 @@ def thresholds_transformer() -> dict[str, Any]:
 # The background analysis looks between the step analysis' looks, not with them (the same
 # comparison twice): docs/decisions/0138-background-analysis-looks-between-the-steps-looks.md
 BACKGROUND_INITIAL_DELAY = "background-initial-delay"
-ROLLOUT_NAME = "auth-service"
 
 
 def _background_initial_delay() -> dict[str, Any]:
     return {
         "source": {
             "kind": "ConfigMap",
-            "name": "analysis-thresholds",
+            "name": THRESHOLDS,
             "fieldPath": f"data.{BACKGROUND_INITIAL_DELAY}",
         },
         "targets": [

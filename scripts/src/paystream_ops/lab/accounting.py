@@ -80,7 +80,7 @@ def excess_beyond_chance(
     excess = count - base * p
     if stable_base <= 0:  # nothing to compare with: every such event is the canary's
         return float(max(count, 0))
-    pooled = max(0.0, (count + stable_count) / (base + stable_base))
+    pooled = (count + stable_count) / (base + stable_base)
     noise = sigmas * math.sqrt(base * pooled * (1.0 + base / stable_base) + 1.0)
     return excess if excess > noise and excess > 0 else 0.0
 

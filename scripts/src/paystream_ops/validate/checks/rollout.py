@@ -127,31 +127,41 @@ def _looks_apart(ctx: TargetContext, rollout: K8sObject) -> Iterator[Problem]:
     template = ctx.rendered.find("AnalysisTemplate", TEMPLATE_NAME)
     if template is None:
         return
-    defaults = {n: a.get("value") for n, a in declared_args(template).items()}
+    declared = declared_args(template)
     uses = [u for u in analysis_uses(rollout) if TEMPLATE_NAME in dict(u.templates)]
     background = next((u for u in uses if u.where == BACKGROUND), None)
-    first = _first_look(defaults, background) if background else None
+    first = _first_look(declared, background) if background else None
     if first is None:
         return
+    background_delay, _ = first
     for use in uses:
-        step = _first_look(defaults, use) if use is not background else None
+        step = _first_look(declared, use) if use is not background else None
         if step is None:
             continue
         delay, interval = step
-        if not delay < first[0] < delay + interval:
+        if not delay < background_delay < delay + interval:
             yield ctx.problem(
                 rollout,
                 f"{BACKGROUND}.args[initial-delay]",
-                f"{first[0]:g}s is not between the first two looks of {use.where} ({delay:g}s "
-                f"and {delay + interval:g}s): the background analysis would repeat its "
+                f"{background_delay:g}s is not between the first two looks of {use.where} "
+                f"({delay:g}s and {delay + interval:g}s): the background analysis would repeat its "
                 "comparisons or look late (decisions/0138)",
                 NAME,
             )
 
 
-def _first_look(defaults: dict[str, object], use: AnalysisUse) -> tuple[float, float] | None:
+def _values(declared: dict[str, dict[str, object]], use: AnalysisUse) -> dict[str, object]:
+    """Each arg's value in the AnalysisRun: the template's default unless the Rollout passes one."""
+    values = {n: a.get("value") for n, a in declared.items()}
+    values.update({n: a.get("value") for n, a in use.args.items() if "value" in a})
+    return values
+
+
+def _first_look(
+    declared: dict[str, dict[str, object]], use: AnalysisUse
+) -> tuple[float, float] | None:
     """(initial delay, interval) in seconds of a use of the deciding template; None if unset."""
-    values = {**defaults, **{n: a.get("value") for n, a in use.args.items() if "value" in a}}
+    values = _values(declared, use)
     try:
         return (
             parse_prometheus_duration(str(values.get("initial-delay")), use.where),
@@ -277,9 +287,7 @@ def _analysis(ctx: TargetContext, rollout: K8sObject, use: AnalysisUse) -> Itera
             f"missing arg {arg_name!r}: the template requires it",
             NAME,
         )
-    values = {n: a.get("value") for n, a in merged.items()}
-    values.update({n: a.get("value") for n, a in use.args.items() if "value" in a})
-    yield from _limits(ctx, rollout, use, values)
+    yield from _limits(ctx, rollout, use, _values(merged, use))
 
 
 def _limits(
